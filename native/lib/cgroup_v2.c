@@ -1,0 +1,87 @@
+/* cgroup v2 specifics (Documentation/admin-guide/cgroup-v2.rst): controllers are enabled for a
+ * cgroup by writing "+name" into its parent's cgroup.subtree_control, all the way down from the root;
+ * a non-root cgroup that has processes cannot enable controllers for children ("no internal
+ * processes"); cgroup.kill kills the whole subtree; memory.events counts oom_kill. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+
+/* Enables in `dir`'s subtree_control every controller its cgroup.controllers offers. */
+static int enable_all(const char *dir, int is_root, struct sh_err *e) {
+  char avail[512], enabled[512], req[600] = "";
+  if (cg_read_file(dir, "cgroup.controllers", avail, sizeof avail, e) < 0) return -1;
+  if (cg_read_file(dir, "cgroup.subtree_control", enabled, sizeof enabled, e) < 0) return -1;
+  char *save = NULL;
+  for (char *t = strtok_r(avail, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+    char padded[64];
+    snprintf(padded, sizeof padded, " %s ", t);
+    char have[520];
+    snprintf(have, sizeof have, " %s ", enabled);
+    for (char *c = have; *c; c++)
+      if (*c == '\n') *c = ' ';
+    if (strstr(have, padded)) continue;
+    size_t n = strlen(req);
+    snprintf(req + n, sizeof req - n, "%s+%s", n ? " " : "", t);
+  }
+  if (!req[0]) return 0;
+  if (cg_write_file(dir, "cgroup.subtree_control", req, e) < 0) {
+    if (errno == EBUSY && !is_root)
+      return sh_errf(e, "cgroup: enable \"%s\" in %s/cgroup.subtree_control: the cgroup has processes of its own (cgroup v2 no-internal-processes rule)", req, dir);
+    return -1;
+  }
+  return 0;
+}
+
+int cg_v2_enable_controllers(const char *mount, const char *rel, struct sh_err *e) {
+  char dir[PATH_MAX];
+  while (*rel == '/') rel++;
+  snprintf(dir, sizeof dir, "%s", mount);
+  int is_root = 1;
+  for (const char *p = rel; *p;) {
+    const char *s = strchr(p, '/');
+    size_t n = s ? (size_t)(s - p) : strlen(p);
+    if (n > 0) {
+      if (enable_all(dir, is_root, e) < 0) return -1;
+      size_t len = strlen(dir);
+      snprintf(dir + len, sizeof dir - len, "/%.*s", (int)n, p);
+      if (mkdir(dir, 0755) < 0 && errno != EEXIST) return sh_errno(e, errno, "cgroup: mkdir %s", dir);
+      is_root = 0;
+    }
+    if (!s) break;
+    p = s + 1;
+  }
+  return 0;
+}
+
+int cg_v2_kill(const char *dir, struct sh_err *e) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+  if (access(path, F_OK) == 0) {
+    if (cg_write_file(dir, "cgroup.kill", "1", e) < 0) return -1;
+    /* cgroup.events says "populated 0" once every task has gone. */
+    for (int i = 0; i < 200; i++) {
+      char ev[256];
+      if (cg_read_file(dir, "cgroup.events", ev, sizeof ev, e) < 0) return -1;
+      if (strstr(ev, "populated 0")) return 0;
+      struct timespec ts = {0, 5 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    return sh_errf(e, "cgroup: %s still populated after cgroup.kill", dir);
+  }
+  return cg_v1_kill(dir, e); /* kernels before 5.14: same pid-list walk as v1 */
+}
+
+int cg_v2_oom_kills(const char *dir, long long *count, struct sh_err *e) {
+  char buf[1024];
+  if (cg_read_file(dir, "memory.events", buf, sizeof buf, e) < 0) return -1;
+  const char *p = strstr(buf, "oom_kill ");
+  *count = p ? atoll(p + 9) : 0;
+  return 0;
+}

@@ -1,0 +1,118 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void sh_unescape_mountinfo(char *s) {
+  char *w = s;
+  for (char *r = s; *r;) {
+    if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+      *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+      r += 4;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = 0;
+}
+
+int sh_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+char *sh_read_file(const char *path, size_t *lenp, struct sh_err *e) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    sh_errno(e, errno, "read %s", path);
+    return NULL;
+  }
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (len == cap) {
+      cap *= 2;
+      char *nb = realloc(buf, cap + 1);
+      if (!nb) break;
+      buf = nb;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      sh_errno(e, errno, "read %s", path);
+      free(buf);
+      close(fd);
+      return NULL;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = 0;
+  if (lenp) *lenp = len;
+  return buf;
+}
+
+int sh_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct sh_err *e) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return sh_errno(e, errno, "write %s", tmp);
+  if (sh_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    int err = errno;
+    close(fd);
+    unlink(tmp);
+    return sh_errno(e, err, "write %s", tmp);
+  }
+  close(fd);
+  if (rename(tmp, path) < 0) {
+    int err = errno;
+    unlink(tmp);
+    return sh_errno(e, err, "rename %s", path);
+  }
+  return 0;
+}
+
+int sh_mkdir_p(const char *path, mode_t mode, struct sh_err *e) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST) return sh_errno(e, errno, "mkdir %s", tmp);
+    *p = '/';
+  }
+  if (mkdir(tmp, mode) < 0 && errno != EEXIST) return sh_errno(e, errno, "mkdir %s", tmp);
+  return 0;
+}
+
+unsigned long long sh_proc_start_time(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  /* after ") " come fields 3..; start time is field 22 */
+  int field = 2;
+  for (p++; *p && field < 22; p++)
+    if (*p == ' ') field++;
+  return strtoull(p, NULL, 10);
+}

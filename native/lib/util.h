@@ -1,0 +1,22 @@
+/* Small helpers used across the core. */
+#ifndef SHOAL_UTIL_H
+#define SHOAL_UTIL_H
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Decodes the octal escapes (\040 …) mountinfo uses in paths, in place. */
+void sh_unescape_mountinfo(char *s);
+/* Writes all of buf to fd (retrying on EINTR / short writes). */
+int sh_write_all(int fd, const void *buf, size_t len);
+/* Reads a whole small file into a malloc'd NUL-terminated buffer. */
+char *sh_read_file(const char *path, size_t *len, struct sh_err *e);
+/* Writes a file atomically (temp file, fsync, rename). */
+int sh_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct sh_err *e);
+/* mkdir -p. */
+int sh_mkdir_p(const char *path, mode_t mode, struct sh_err *e);
+/* Start time of a process (field 22 of /proc/PID/stat), 0 if it does not exist. */
+unsigned long long sh_proc_start_time(pid_t pid);
+#endif
