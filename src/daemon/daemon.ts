@@ -1,0 +1,91 @@
+import { mkdirSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Server as HttpServer } from 'node:http';
+import type { Config } from '../config/schema';
+import type { Logger } from '../log';
+import { Metrics } from '../metrics/metrics';
+import { serveMetrics } from '../metrics/http';
+import { CriServer } from '../server/grpc';
+import { runtimeHandlers } from '../server/runtime_service';
+import { RuntimeServiceService, ImageServiceService, type RuntimeServiceServer, type ImageServiceServer } from '../gen/runtime/v1/api';
+import { NetworkConfigWatcher } from '../cni/network_config';
+import { RuntimeConfigStore } from './runtime_config_store';
+import { PidLock } from './lock';
+import { PACKAGE_VERSION } from '../paths';
+
+/** How long in-flight calls may run after SIGTERM before they are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunningDaemon {
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part from the config and hands each its dependencies.
+ * Nothing here owns containers: stopping the daemon leaves them running under their monitors.
+ */
+export async function startDaemon(config: Config, configSource: string, log: Logger): Promise<RunningDaemon> {
+  if (config.runtime.cgroup_driver === 'systemd') {
+    throw new Error('config runtime.cgroup_driver: "systemd" is not supported yet; use "cgroupfs"');
+  }
+  prepareDir(config.root, 0o700);
+  prepareDir(config.run_dir, 0o711);
+  mkdirSync(dirname(config.socket), { recursive: true, mode: 0o711 });
+
+  const locks: PidLock[] = [];
+  const releaseLocks = (): void => locks.splice(0).forEach((l) => l.release());
+  try {
+    locks.push(PidLock.acquire(join(config.root, 'shoald.lock'), `root ${config.root}`));
+    locks.push(PidLock.acquire(`${config.socket}.lock`, `socket ${config.socket}`));
+  } catch (err) {
+    releaseLocks();
+    throw err;
+  }
+
+  const metrics = new Metrics();
+  const server = new CriServer({ log, metrics, maxMessageBytes: config.grpc_max_message_bytes });
+  let metricsServer: HttpServer | undefined;
+  try {
+    const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
+    server.addService<RuntimeServiceServer>(
+      'RuntimeService',
+      RuntimeServiceService,
+      runtimeHandlers({
+        config,
+        configSource,
+        network,
+        runtimeVersion: PACKAGE_VERSION,
+        runtimeConfigStore: new RuntimeConfigStore(config.root),
+        handlerFeatures: { recursiveReadOnlyMounts: false, userNamespaces: false },
+        supplementalGroupsPolicy: false,
+      }),
+    );
+    server.addService<ImageServiceServer>('ImageService', ImageServiceService, {});
+    if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);
+    await server.listen(config.socket);
+  } catch (err) {
+    metricsServer?.close();
+    await server.shutdown(0);
+    releaseLocks();
+    throw err;
+  }
+  log.info(
+    { version: PACKAGE_VERSION, socket: config.socket, root: config.root, runDir: config.run_dir, config: configSource },
+    'shoald started',
+  );
+
+  return {
+    async stop() {
+      log.info('shoald stopping: no new calls, waiting for in-flight ones');
+      await server.shutdown(SHUTDOWN_GRACE_MS);
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+      releaseLocks();
+      log.info('shoald stopped; containers keep running under their monitors');
+    },
+  };
+}
+
+function prepareDir(path: string, mode: number): void {
+  mkdirSync(path, { recursive: true, mode });
+  chmodSync(path, mode);
+}
