@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "monutil.h"
 
 /* "2006-01-02T15:04:05.000000000Z stdout P " is 40 bytes. */
 #define HEADER_MAX 48

@@ -23,7 +23,7 @@
 #include "protocol.h"
 #include "runtime.h"
 #include "stdio.h"
-#include "util.h"
+#include "monutil.h"
 
 #define ERRLEN 1024
 /* How long clients may take to read the tail of the output once the container has exited. */

@@ -1,4 +1,4 @@
-#include "util.h"
+#include "monutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

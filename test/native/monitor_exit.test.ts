@@ -1,0 +1,64 @@
+/** shoal-monitor's exit file and its independence from whoever started it. */
+import * as fs from 'node:fs';
+import { parentOf, processAlive, startMonitored, waitFor, type MonitoredContainer } from './monitor_harness';
+
+describe('shoal-monitor exit status', () => {
+  const live: MonitoredContainer[] = [];
+  afterEach(() => {
+    for (const c of live.splice(0)) c.cleanup();
+  });
+
+  test('records exit code 3 after the process that started it is gone', async () => {
+    const c = await startMonitored({ args: ['sh', '-c', 'exit 3'] });
+    live.push(c);
+    // The spawned process exits once the monitor is detached; the monitor is not its child.
+    await waitFor('the spawned process to exit', () => (processAlive(c.spawnedPid) ? undefined : true));
+    expect(c.monitorPid).not.toBe(c.spawnedPid);
+    expect(processAlive(c.monitorPid)).toBe(true);
+    expect(parentOf(c.monitorPid)).not.toBe(process.pid);
+    expect(fs.readFileSync(`${c.dir}/monitor.pid`, 'utf8').trim()).toBe(String(c.monitorPid));
+    // The container process is the monitor's child (re-parented to it as a subreaper).
+    expect(parentOf(c.pid)).toBe(c.monitorPid);
+    expect(fs.existsSync(c.exitFile)).toBe(false);
+
+    c.start();
+    const exit = await c.waitExit();
+    expect(exit).toEqual({ exit_code: 3, signal: 0, exited_at_ns: expect.stringMatching(/^\d{19}$/), oom_killed: false });
+    // No temp file is left next to the exit file, and the monitor is gone with its socket.
+    expect(fs.readdirSync(c.dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    await waitFor('the monitor to exit', () => (processAlive(c.monitorPid) ? undefined : true));
+    expect(fs.existsSync(c.socketPath)).toBe(false);
+  });
+
+  test('records a kill by signal as 128+N with the signal', async () => {
+    const c = await startMonitored({ args: ['sleep', '1000'] });
+    live.push(c);
+    c.start();
+    const k = c.runtime('kill', c.id, 'KILL');
+    expect(k.status).toBe(0);
+    const exit = await c.waitExit();
+    expect(exit.exit_code).toBe(137);
+    expect(exit.signal).toBe(9);
+    expect(exit.oom_killed).toBe(false);
+  });
+
+  test('survives SIGKILL of the process group that started it and SIGTERM to itself', async () => {
+    const c = await startMonitored({ args: ['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 7'], viaWrapper: true });
+    live.push(c);
+    // The wrapper plays the daemon: kill it and its whole process group.
+    process.kill(-c.spawnedPid, 'SIGKILL');
+    await waitFor('the wrapper to die', () => (processAlive(c.spawnedPid) ? undefined : true));
+    process.kill(c.monitorPid, 'SIGTERM');
+    process.kill(c.monitorPid, 'SIGHUP');
+    c.start();
+    fs.writeFileSync(`${c.bundle.rootfs}/tmp/go`, '');
+    const exit = await c.waitExit();
+    expect(exit.exit_code).toBe(7);
+  });
+
+  test('reports a failing create on the sync pipe with the runtime\'s message', async () => {
+    await expect(
+      startMonitored({ args: ['true'], edit: (spec) => { spec.root.path = 'no-such-rootfs'; } }),
+    ).rejects.toThrow(/monitor: .*create exited with status \d+: .+/);
+  });
+});
