@@ -63,7 +63,7 @@ export const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVIC
 /** A spec close to what `runc spec` writes, with a busybox PATH and `sh` as the default command. */
 export function defaultSpec(args: string[] = ['sh']): OciSpec {
   return {
-    ociVersion: '1.2.0',
+    ociVersion: '1.0.2-dev', // what Debian's runc 1.1 and crun 1.8 accept
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },

@@ -1,0 +1,34 @@
+/* The last steps before execve, shared by a container's first process and `exec`: terminal,
+ * rlimits, oom score, the start gate, user, cwd check, fd cleanup, no_new_privs, seccomp,
+ * capabilities (last), exec. */
+#ifndef SHOAL_PROCESS_H
+#define SHOAL_PROCESS_H
+#include <jansson.h>
+#include <seccomp.h>
+
+#include "security.h"
+
+struct proc_ctx {
+  json_t *process;       /* OCI process object */
+  json_t *spec;          /* whole config (hooks) */
+  int sync_fd;           /* seqpacket to the parent runtime */
+  int console_fd;        /* --console-socket connection or -1 */
+  int mount_console;     /* bind the pty on /dev/console */
+  int preserve_fds;
+  int gate_fd;           /* exec.fifo opened O_RDWR (create), -1: wait for "S" on sync_fd (run),
+                            -2: no gate (exec) */
+  const char *start_hook_state; /* state JSON for startContainer hooks, NULL to skip them */
+  struct caps_set caps;
+  scmp_filter_ctx seccomp;
+};
+
+/* Never returns: execs the process, or reports the error on sync_fd and _exits. */
+void process_finish(struct proc_ctx *p) __attribute__((noreturn));
+/* Reports an error to the parent over the sync socket and exits. */
+void child_fail(int sync_fd, const struct sh_err *e) __attribute__((noreturn));
+/* Sync messages: one byte kind + optional payload. */
+int sync_send(int fd, char kind, const char *payload, struct sh_err *e);
+/* Waits for a message; returns its kind, 0 on EOF (the child exec'd or died), -1 on error.
+ * Payload (may be NULL) gets the rest. An 'E' message's payload is the child's error line. */
+int sync_recv(int fd, char *payload, size_t len, struct sh_err *e);
+#endif

@@ -1,0 +1,45 @@
+/* The OCI runtime commands as library calls; runtime/main.c is a thin CLI over these. Each returns
+ * 0 or -1 with the error in e; run/exec also give the process's exit code. */
+#ifndef SHOAL_RUNTIME_H
+#define SHOAL_RUNTIME_H
+#include "err.h"
+
+struct sh_create_opts {
+  const char *root;
+  const char *id;
+  const char *bundle;
+  const char *pid_file;
+  const char *console_socket;
+  int preserve_fds;
+  int run;    /* create + start + wait */
+  int detach; /* run only: return once started */
+};
+
+struct sh_exec_opts {
+  const char *root;
+  const char *id;
+  const char *process_file; /* --process */
+  char **args;              /* or the command */
+  int nargs;
+  char **env;               /* --env K=V */
+  int nenv;
+  const char *cwd;
+  const char *user;         /* uid[:gid] */
+  int tty;
+  int detach;
+  const char *pid_file;
+  const char *console_socket;
+  int preserve_fds;
+};
+
+int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e);
+int sh_start(const char *root, const char *id, struct sh_err *e);
+int sh_state(const char *root, const char *id, struct sh_err *e); /* prints the state JSON */
+int sh_kill(const char *root, const char *id, const char *signal, int all, struct sh_err *e);
+int sh_delete(const char *root, const char *id, int force, struct sh_err *e);
+int sh_list(const char *root, int json, int quiet, struct sh_err *e);
+int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e);
+int sh_features(void); /* prints the features JSON */
+/* Parses "TERM", "SIGTERM" or "15"; -1 if unknown. */
+int sh_signal_parse(const char *s);
+#endif
