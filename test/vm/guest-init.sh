@@ -1,0 +1,71 @@
+#!/bin/busybox sh
+# PID 1 of the cgroup2 test VM (runs from the initramfs built by test/vm/build.sh).
+# Makes the host's / (shared read-only over 9p) writable with an overlay on tmpfs, gives it the
+# guest's own /proc, /sys, a cgroup2-only /sys/fs/cgroup, /dev, /run and /tmp, chroots into it and
+# runs the job the host left in the results share (job.sh). The job writes its own exit status to
+# the share; this script writes one only when the job could not run, then powers the VM off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+
+say() { echo "vm-init: $*"; }
+give_up() {
+  say "$*"
+  [ -d /newroot/vm-results ] && echo 125 >/newroot/vm-results/status
+  sync
+  poweroff -f
+}
+
+for m in $(cat /modules/order); do
+  insmod "/modules/$m.ko" || say "insmod $m failed"
+done
+
+ninep='trans=virtio,version=9p2000.L,msize=524288'
+mount -t 9p -o "$ninep,ro" hostroot /host || give_up "cannot mount the host's root (9p tag hostroot)"
+mount -t tmpfs -o mode=0755 rw /rw || give_up "cannot mount the tmpfs for the overlay"
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot ||
+  give_up "cannot mount the overlay root"
+mkdir -p /newroot/vm-results
+mount -t 9p -o "$ninep" results /newroot/vm-results || give_up "cannot mount the results share (9p tag results)"
+
+# The guest's own kernel interfaces over the host's (which the 9p share would otherwise show).
+mount -t proc proc /newroot/proc
+mount -t sysfs sysfs /newroot/sys
+# No configuration: cgroup2 is the only hierarchy the kernel offers (cgroup_no_v1=all), mounted
+# where every distribution mounts it.
+mount -t cgroup2 -o nsdelegate cgroup2 /newroot/sys/fs/cgroup || give_up "cannot mount cgroup2"
+mount -t devtmpfs devtmpfs /newroot/dev
+mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/dev/mqueue
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
+ln -sf pts/ptmx /newroot/dev/ptmx 2>/dev/null
+mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
+mount -t mqueue mqueue /newroot/dev/mqueue
+# Writable places the tests and the daemon mount overlays on need a real filesystem: an overlay's
+# upper directory cannot itself live on an overlay. The host's jest cache (transformed test files)
+# stays reachable at /vm-jest-cache so the guest does not pay for transpiling again.
+mkdir -p /newroot/vm-jest-cache
+[ -d /newroot/tmp/jest_0 ] && mount --bind /newroot/tmp/jest_0 /newroot/vm-jest-cache
+for d in /tmp /run /var/lib/shoal /var/lib/cni; do
+  mkdir -p "/newroot$d"
+  mount -t tmpfs -o mode=0755 tmpfs "/newroot$d"
+done
+chmod 1777 /newroot/tmp
+ip link set lo up
+
+# A node's services run in leaf cgroups, never in the root (systemd puts them under
+# system.slice): do the same so the runtime meets the no-internal-processes rule as on a node.
+mkdir -p /newroot/sys/fs/cgroup/vm.slice
+echo $$ >/newroot/sys/fs/cgroup/vm.slice/cgroup.procs || say "cannot move into vm.slice"
+
+say "cgroup2 controllers: $(cat /newroot/sys/fs/cgroup/cgroup.controllers)"
+say "running the job"
+chroot /newroot /bin/bash /vm-results/job.sh
+rc=$?
+say "job exited with $rc"
+[ -s /newroot/vm-results/status ] || echo "$rc" >/newroot/vm-results/status
+sync
+poweroff -f
