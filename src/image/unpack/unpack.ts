@@ -1,0 +1,280 @@
+import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../syscalls';
+import { installBinarySafePaxDecoder, XATTR_PREFIX } from './pax';
+
+/**
+ * Unpacks one OCI layer (an uncompressed tar stream) into an empty directory that becomes an
+ * overlayfs lowerdir. The archive is hostile until proven otherwise:
+ * - every entry path is split into components; absolute paths and `..` are refused;
+ * - every parent component is lstat'ed before use and must be a real directory, so nothing is
+ *   ever written through a symlink (the layer dir is fresh and only this unpack writes into it,
+ *   so the check cannot race);
+ * - the final component is created with O_EXCL|O_NOFOLLOW after removing what was there;
+ * - hardlinks may only point at non-directory entries already unpacked into this layer;
+ * - device nodes need allowDeviceNodes; fifos and whiteouts are always fine;
+ * - `trusted.overlay.*` xattrs from the archive are dropped: only whiteouts decide overlay state.
+ * Symlinks are created verbatim: their targets are resolved in the container's root at run time
+ * and the unpack never follows them.
+ * OCI whiteouts become overlay whiteouts: `.wh.NAME` → char device 0:0 at NAME, `.wh..wh..opq` →
+ * `trusted.overlay.opaque=y` on the directory.
+ */
+export interface UnpackOptions {
+  allowDeviceNodes: boolean;
+}
+
+export class LayerRefused extends Error {
+  constructor(readonly entry: string, reason: string) {
+    super(`layer entry "${entry}" refused: ${reason}`);
+  }
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+
+type Header = Omit<tar.Header, 'pax'> & { pax?: Record<string, string> | null };
+
+/** What the unpack wrote: counted, so usage reports need no directory walk. */
+export interface UnpackStats {
+  entries: number;
+  fileBytes: number;
+}
+
+export async function unpackLayer(input: Readable, root: string, options: UnpackOptions): Promise<UnpackStats> {
+  installBinarySafePaxDecoder();
+  const unpacker = new Unpacker(root, options);
+  const extract = tar.extract();
+  const feeding = pipeline(input, extract);
+  feeding.catch(() => undefined); // surfaced below through the iterator or the await
+  try {
+    for await (const entry of extract) {
+      // tar-stream entries are streamx readables; Node's stream helpers accept them
+      await unpacker.entry(entry.header as Header, entry as unknown as Readable);
+    }
+    await feeding;
+  } catch (err) {
+    extract.destroy();
+    input.destroy();
+    throw err;
+  }
+  await unpacker.finish();
+  return unpacker.stats;
+}
+
+class Unpacker {
+  /** Directories verified to be real directories (not symlinks) under root, relative paths. */
+  private readonly knownDirs = new Set<string>(['']);
+  /** Directory times are set last: creating children changes them. */
+  private readonly dirTimes: Array<{ path: string; mtime: Date }> = [];
+
+  readonly stats: UnpackStats = { entries: 0, fileBytes: 0 };
+
+  constructor(
+    private readonly root: string,
+    private readonly options: UnpackOptions,
+  ) {}
+
+  async entry(header: Header, body: Readable): Promise<void> {
+    const name = header.name;
+    this.stats.entries++;
+    if (header.type === 'file' || header.type === 'contiguous-file') this.stats.fileBytes += header.size ?? 0;
+    const parts = splitPath(name);
+    if (parts.length === 0) {
+      // the archive's "./" entry: the layer root itself
+      if (header.type === 'directory') await this.applyMetadata(this.root, header, 'directory');
+      body.resume();
+      return;
+    }
+    const base = parts[parts.length - 1];
+    const parentParts = parts.slice(0, -1);
+    await this.ensureParents(name, parentParts);
+    const parent = join(this.root, ...parentParts);
+
+    if (base === OPAQUE_MARKER) {
+      lsetxattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
+      body.resume();
+      return;
+    }
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      const hidden = base.slice(WHITEOUT_PREFIX.length);
+      if (hidden === '' || hidden === '.' || hidden === '..') throw new LayerRefused(name, 'malformed whiteout');
+      const target = join(parent, hidden);
+      await this.clear(target, [...parentParts, hidden].join('/'));
+      mknod(target, S_IFCHR, 0, 0);
+      body.resume();
+      return;
+    }
+
+    const target = join(parent, base);
+    const rel = parts.join('/');
+    switch (header.type) {
+      case 'directory': {
+        const existing = await lstatOrUndefined(target);
+        if (!existing || !existing.isDirectory()) {
+          if (existing) await this.clear(target, rel);
+          await fsp.mkdir(target, { mode: 0o700 });
+        }
+        this.knownDirs.add(rel);
+        await this.applyMetadata(target, header, 'directory');
+        body.resume();
+        return;
+      }
+      case 'file':
+      case 'contiguous-file': {
+        await this.clear(target, rel);
+        const fh = await fsp.open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        try {
+          // iterated rather than piped: Node's pipeline misses the end of tar-stream's
+          // (streamx) entry streams when they are empty
+          for await (const chunk of body as AsyncIterable<Buffer>) await fh.write(chunk);
+          await fh.chown(owner(header, 'uid'), owner(header, 'gid'));
+          await fh.chmod(header.mode ?? 0o644);
+          await fh.utimes(mtimeOf(header), mtimeOf(header));
+        } finally {
+          await fh.close();
+        }
+        await this.applyXattrs(target, header);
+        return;
+      }
+      case 'symlink': {
+        if (!header.linkname) throw new LayerRefused(name, 'symlink without a target');
+        await this.clear(target, rel);
+        await fsp.symlink(header.linkname, target);
+        await this.applyMetadata(target, header, 'symlink');
+        body.resume();
+        return;
+      }
+      case 'link': {
+        const linkParts = splitPath(header.linkname ?? '');
+        if (linkParts.length === 0) throw new LayerRefused(name, 'hardlink without a target');
+        await this.ensureParents(name, linkParts.slice(0, -1), false);
+        const source = join(this.root, ...linkParts);
+        const st = await lstatOrUndefined(source);
+        if (!st) throw new LayerRefused(name, `hardlink target "${header.linkname}" is not an earlier entry of this layer`);
+        if (st.isDirectory()) throw new LayerRefused(name, `hardlink target "${header.linkname}" is a directory`);
+        if (source === target) {
+          body.resume();
+          return;
+        }
+        await this.clear(target, rel);
+        await fsp.link(source, target);
+        body.resume();
+        return;
+      }
+      case 'character-device':
+      case 'block-device': {
+        if (!this.options.allowDeviceNodes) {
+          throw new LayerRefused(name, 'device nodes are not allowed (image.allow_device_nodes = false)');
+        }
+        await this.clear(target, rel);
+        const kind = header.type === 'character-device' ? S_IFCHR : S_IFBLK;
+        mknod(target, kind | ((header.mode ?? 0o600) & 0o7777), header.devmajor ?? 0, header.devminor ?? 0);
+        await this.applyMetadata(target, header, 'node');
+        body.resume();
+        return;
+      }
+      case 'fifo': {
+        await this.clear(target, rel);
+        mknod(target, S_IFIFO | ((header.mode ?? 0o600) & 0o7777));
+        await this.applyMetadata(target, header, 'node');
+        body.resume();
+        return;
+      }
+      default:
+        throw new LayerRefused(name, `unsupported entry type "${header.type}"`);
+    }
+  }
+
+  async finish(): Promise<void> {
+    for (let i = this.dirTimes.length - 1; i >= 0; i--) {
+      const { path, mtime } = this.dirTimes[i];
+      await fsp.lutimes(path, mtime, mtime);
+    }
+  }
+
+  /**
+   * Makes sure every parent component exists as a real directory; creates missing ones (0755,
+   * root-owned, like other unpackers) unless `create` is false.
+   */
+  private async ensureParents(entry: string, parentParts: string[], create = true): Promise<void> {
+    let rel = '';
+    for (const part of parentParts) {
+      rel = rel === '' ? part : `${rel}/${part}`;
+      if (this.knownDirs.has(rel)) continue;
+      const abs = join(this.root, rel);
+      const st = await lstatOrUndefined(abs);
+      if (!st) {
+        if (!create) throw new LayerRefused(entry, `"${rel}" does not exist in this layer`);
+        await fsp.mkdir(abs, { mode: 0o755 });
+      } else if (st.isSymbolicLink()) {
+        throw new LayerRefused(entry, `it would be written through the symlink "${rel}"`);
+      } else if (!st.isDirectory()) {
+        throw new LayerRefused(entry, `its parent "${rel}" is not a directory`);
+      }
+      this.knownDirs.add(rel);
+    }
+  }
+
+  /** Removes whatever is at target so the new entry replaces it (never following a symlink). */
+  private async clear(target: string, rel: string): Promise<void> {
+    const st = await lstatOrUndefined(target);
+    if (!st) return;
+    if (st.isDirectory()) {
+      await fsp.rm(target, { recursive: true, force: true });
+      for (const dir of [...this.knownDirs]) if (dir === rel || dir.startsWith(`${rel}/`)) this.knownDirs.delete(dir);
+    } else {
+      await fsp.unlink(target);
+    }
+  }
+
+  private async applyMetadata(path: string, header: Header, kind: 'directory' | 'symlink' | 'node'): Promise<void> {
+    await fsp.lchown(path, owner(header, 'uid'), owner(header, 'gid'));
+    if (kind !== 'symlink') await fsp.chmod(path, header.mode ?? (kind === 'directory' ? 0o755 : 0o644));
+    await this.applyXattrs(path, header);
+    if (kind === 'directory') this.dirTimes.push({ path, mtime: mtimeOf(header) });
+    else await fsp.lutimes(path, mtimeOf(header), mtimeOf(header));
+  }
+
+  private async applyXattrs(path: string, header: Header): Promise<void> {
+    if (!header.pax) return;
+    for (const [key, value] of Object.entries(header.pax)) {
+      if (!key.startsWith(XATTR_PREFIX)) continue;
+      const xattr = key.slice(XATTR_PREFIX.length);
+      if (xattr.startsWith('trusted.overlay.')) continue;
+      lsetxattr(path, xattr, Buffer.from(value, 'latin1'));
+    }
+  }
+}
+
+/** Entry path → components; refuses absolute paths and `..`. "" and "." components are dropped. */
+export function splitPath(name: string): string[] {
+  if (name.startsWith('/')) throw new LayerRefused(name, 'absolute path');
+  if (name.includes('\0')) throw new LayerRefused(name, 'NUL in path');
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new LayerRefused(name, '".." in path');
+  return parts;
+}
+
+function owner(header: Header, which: 'uid' | 'gid'): number {
+  const fromPax = header.pax?.[which];
+  const value = fromPax !== undefined ? Number(fromPax) : header[which];
+  return Number.isInteger(value) && (value as number) >= 0 ? (value as number) : 0;
+}
+
+function mtimeOf(header: Header): Date {
+  const fromPax = header.pax?.mtime;
+  if (fromPax !== undefined && Number.isFinite(Number(fromPax))) return new Date(Number(fromPax) * 1000);
+  return header.mtime ?? new Date(0);
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

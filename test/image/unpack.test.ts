@@ -1,0 +1,121 @@
+import { promises as fsp, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { lgetxattr } from '../../src/image/syscalls';
+import { LayerRefused, unpackLayer } from '../../src/image/unpack/unpack';
+import { busyboxBinary, tarOf, type TarEntry } from '../helpers/test_images';
+
+let base: string;
+beforeEach(async () => {
+  base = await fsp.mkdtemp(join(tmpdir(), `shoal-unpack-${process.pid}-`));
+});
+afterEach(async () => {
+  await fsp.rm(base, { recursive: true, force: true });
+});
+
+async function unpack(entries: TarEntry[], allowDeviceNodes = false): Promise<string> {
+  const root = join(base, 'layer');
+  await fsp.mkdir(root);
+  await unpackLayer(Readable.from([await tarOf(entries)]), root, { allowDeviceNodes });
+  return root;
+}
+
+/** Every path under base except the layer root's own subtree: must stay as before. */
+async function outside(): Promise<string[]> {
+  return (await fsp.readdir(base)).filter((n) => n !== 'layer').sort();
+}
+
+test('files, modes, owners, times, symlinks, hardlinks, fifos and xattrs are kept', async () => {
+  const mtime = new Date(1_500_000_000_000);
+  const root = await unpack([
+    { name: './', type: 'directory', mode: 0o755 },
+    { name: 'bin/', type: 'directory', mode: 0o755, mtime },
+    { name: 'bin/busybox', content: busyboxBinary(), mode: 0o4755, uid: 1000, gid: 1001, mtime },
+    { name: 'bin/sh', type: 'symlink', linkname: 'busybox', uid: 5, gid: 6, mtime },
+    { name: 'bin/hard', type: 'link', linkname: 'bin/busybox' },
+    { name: 'run/pipe', type: 'fifo', mode: 0o600 },
+    { name: 'etc/data', content: 'x', pax: { 'SCHILY.xattr.user.shoal': 'yes' }, mode: 0o2640 },
+  ]);
+  const bb = statSync(join(root, 'bin/busybox'));
+  expect(bb.mode & 0o7777).toBe(0o4755);
+  expect([bb.uid, bb.gid]).toEqual([1000, 1001]);
+  expect(bb.mtimeMs).toBe(mtime.getTime());
+  expect(bb.nlink).toBe(2);
+  expect(statSync(join(root, 'bin/hard')).ino).toBe(bb.ino);
+  expect(readlinkSync(join(root, 'bin/sh'))).toBe('busybox');
+  const sh = lstatSync(join(root, 'bin/sh'));
+  expect([sh.uid, sh.gid, sh.mtimeMs]).toEqual([5, 6, mtime.getTime()]);
+  expect(statSync(join(root, 'bin')).mtimeMs).toBe(mtime.getTime());
+  expect(lstatSync(join(root, 'run/pipe')).isFIFO()).toBe(true);
+  expect(statSync(join(root, 'etc/data')).mode & 0o7777).toBe(0o2640);
+  expect(lgetxattr(join(root, 'etc/data'), 'user.shoal')?.toString()).toBe('yes');
+});
+
+test('OCI whiteouts become overlay whiteouts and opaque dirs', async () => {
+  const root = await unpack([
+    { name: 'etc/', type: 'directory' },
+    { name: 'etc/.wh.passwd', content: '' },
+    { name: 'var/cache/', type: 'directory' },
+    { name: 'var/cache/.wh..wh..opq', content: '' },
+    { name: 'var/cache/kept', content: 'new' },
+  ]);
+  const wh = lstatSync(join(root, 'etc/passwd'));
+  expect(wh.isCharacterDevice()).toBe(true);
+  expect(wh.rdev).toBe(0);
+  expect(lgetxattr(join(root, 'var/cache'), 'trusted.overlay.opaque')?.toString()).toBe('y');
+  expect(readFileSync(join(root, 'var/cache/kept'), 'utf8')).toBe('new');
+  await expect(fsp.lstat(join(root, 'var/cache/.wh..wh..opq'))).rejects.toThrow(/ENOENT/);
+});
+
+test('archived trusted.overlay xattrs are dropped', async () => {
+  const root = await unpack([{ name: 'd/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y', 'SCHILY.xattr.trusted.overlay.redirect': '/x' } }]);
+  expect(lgetxattr(join(root, 'd'), 'trusted.overlay.opaque')).toBeUndefined();
+  expect(lgetxattr(join(root, 'd'), 'trusted.overlay.redirect')).toBeUndefined();
+});
+
+test('a later entry replaces an earlier one of another type', async () => {
+  const root = await unpack([
+    { name: 'a/b', content: 'file' },
+    { name: 'a', type: 'symlink', linkname: 'elsewhere' },
+    { name: 'a', type: 'directory' },
+    { name: 'a/c', content: 'ok' },
+  ]);
+  expect(readFileSync(join(root, 'a/c'), 'utf8')).toBe('ok');
+  expect(lstatSync(join(root, 'a')).isDirectory()).toBe(true);
+});
+
+describe('hostile archives', () => {
+  const cases: Array<[string, TarEntry[], RegExp]> = [
+    ['dot-dot path', [{ name: '../escaped', content: 'x' }], /"\.\." in path/],
+    ['nested dot-dot', [{ name: 'a/../../escaped', content: 'x' }], /"\.\." in path/],
+    ['absolute path', [{ name: '/escaped', content: 'x' }], /absolute path/],
+    ['write through a symlink to a parent', [{ name: 'link', type: 'symlink', linkname: '..' }, { name: 'link/escaped', content: 'x' }], /through the symlink "link"/],
+    ['write through an absolute symlink', [{ name: 'etc', type: 'symlink', linkname: '/tmp' }, { name: 'etc/escaped', content: 'x' }], /through the symlink "etc"/],
+    ['hardlink outside', [{ name: 'h', type: 'link', linkname: '../outside' }], /"\.\." in path/],
+    ['hardlink to an absolute path', [{ name: 'h', type: 'link', linkname: '/etc/shadow' }], /absolute path/],
+    ['hardlink through a symlink', [{ name: 's', type: 'symlink', linkname: '/etc' }, { name: 'h', type: 'link', linkname: 's/shadow' }], /through the symlink "s"/],
+    ['hardlink to a not-yet-unpacked entry', [{ name: 'h', type: 'link', linkname: 'later' }], /not an earlier entry/],
+    ['device node', [{ name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }], /device nodes are not allowed/],
+    ['char device', [{ name: 'dev/mem', type: 'character-device', devmajor: 1, devminor: 1 }], /device nodes are not allowed/],
+  ];
+  test.each(cases)('%s is refused and nothing is written outside', async (_name, entries, message) => {
+    const before = await outside();
+    await fsp.writeFile(join(base, 'outside'), 'secret');
+    await expect(unpack(entries)).rejects.toThrow(LayerRefused);
+    await expect(unpack(entries).catch((e: Error) => Promise.reject(e))).rejects.toThrow(); // idempotent refusal
+    expect(readFileSync(join(base, 'outside'), 'utf8')).toBe('secret');
+    expect(await outside()).toEqual([...before, 'outside'].sort());
+    void message;
+  });
+  test.each(cases)('%s names the cause', async (_name, entries, message) => {
+    await expect(unpack(entries)).rejects.toThrow(message);
+  });
+});
+
+test('device nodes are created when allowed', async () => {
+  const root = await unpack([{ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }], true);
+  const st = lstatSync(join(root, 'dev/null'));
+  expect(st.isCharacterDevice()).toBe(true);
+  expect(st.rdev).toBe((1 << 8) | 3);
+});
