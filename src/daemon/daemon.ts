@@ -9,6 +9,10 @@ import { CriServer } from '../server/grpc';
 import { runtimeHandlers } from '../server/runtime_service';
 import { RuntimeServiceService, ImageServiceService, type RuntimeServiceServer, type ImageServiceServer } from '../gen/runtime/v1/api';
 import { NetworkConfigWatcher } from '../cni/network_config';
+import { PodNetwork } from '../cni/pod_network';
+import { CniResultCache } from '../cni/cache';
+import { SandboxManager } from '../sandbox/manager';
+import { sandboxHandlers } from '../server/sandbox_handlers';
 import { RuntimeConfigStore } from './runtime_config_store';
 import { PidLock } from './lock';
 import { PACKAGE_VERSION } from '../paths';
@@ -47,6 +51,8 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   let metricsServer: HttpServer | undefined;
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
+    const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
+    const sandboxes = await SandboxManager.open({ config, log, network: podNetwork, registry: metrics.registry });
     server.addService<RuntimeServiceServer>(
       'RuntimeService',
       RuntimeServiceService,
@@ -58,7 +64,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
         runtimeConfigStore: new RuntimeConfigStore(config.root),
         handlerFeatures: { recursiveReadOnlyMounts: false, userNamespaces: false },
         supplementalGroupsPolicy: false,
-      }),
+      }, sandboxHandlers(sandboxes)),
     );
     server.addService<ImageServiceServer>('ImageService', ImageServiceService, {});
     if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
+
+/** What a plugin run gets besides its stdin config (the CNI_* environment). */
+export interface PluginInvocation {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
+  containerId: string;
+  netns: string;
+  ifName: string;
+  /** Already joined "K=V;K=V". */
+  args: string;
+  binDirs: string[];
+  timeoutMs: number;
+}
+
+/** A plugin's failure: its CNI error (code/msg/details) or how it died, with its stderr. */
+export class PluginError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The plugin executable `type` in the first bin dir that has it. */
+export function findPlugin(type: string, binDirs: string[]): string {
+  if (type.includes('/')) throw new PluginError(`CNI plugin type "${type}" must be a plain name`);
+  for (const dir of binDirs) {
+    const path = join(dir, type);
+    try {
+      if (statSync(path).isFile()) return path;
+    } catch {
+      /* next dir */
+    }
+  }
+  throw new PluginError(`CNI plugin "${type}" not found in ${binDirs.join(', ')}`);
+}
+
+/**
+ * Runs one plugin with the CNI environment and `config` on stdin, killed after the timeout.
+ * Resolves with its stdout parsed as JSON (or undefined when it printed nothing).
+ */
+export function execPlugin(type: string, config: object, inv: PluginInvocation): Promise<unknown> {
+  const path = findPlugin(type, inv.binDirs);
+  const env: NodeJS.ProcessEnv = {
+    CNI_COMMAND: inv.command,
+    CNI_CONTAINERID: inv.containerId,
+    CNI_NETNS: inv.netns,
+    CNI_IFNAME: inv.ifName,
+    CNI_ARGS: inv.args,
+    CNI_PATH: inv.binDirs.join(':'),
+    // Plugins run iptables, ip and the like.
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, inv.timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {
+      /* a plugin that exits without reading its stdin: the exit status says what happened */
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new PluginError(`CNI plugin ${type} ${inv.command}: cannot run ${path}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8').trim();
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      const tail = stderr ? ` (stderr: ${stderr.slice(-2000)})` : '';
+      if (timedOut) {
+        return reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: no answer within ${inv.timeoutMs} ms, killed${tail}`, true));
+      }
+      if (code !== 0) {
+        return reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId} failed: ${describeFailure(stdout, code, signal)}${tail}`));
+      }
+      if (stdout === '') return resolve(undefined);
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: output is not JSON: ${stdout.slice(0, 500)}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(config));
+  });
+}
+
+function describeFailure(stdout: string, code: number | null, signal: NodeJS.Signals | null): string {
+  try {
+    const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
+    if (typeof e.msg === 'string') return `${e.msg}${e.details ? `: ${e.details}` : ''} (CNI error ${e.code ?? '?'})`;
+  } catch {
+    /* not a CNI error object */
+  }
+  const how = signal ? `killed by ${signal}` : `exit status ${code}`;
+  return stdout ? `${how}: ${stdout.slice(0, 500)}` : how;
+}

@@ -1,0 +1,177 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { NetworkConfigList, NetworkConfigWatcher } from './network_config';
+import { execPlugin, PluginError, type PluginInvocation } from './plugin_exec';
+import type { CachedAttachment, CapabilityArgs, CniResultCache } from './cache';
+import { podAddresses, type PodAddresses } from './result';
+
+export interface AttachRequest {
+  containerId: string;
+  netns: string;
+  /** Kubernetes pod identity for CNI_ARGS. */
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  capabilityArgs: CapabilityArgs;
+}
+
+export interface Attachment {
+  result: unknown;
+  addresses: PodAddresses;
+}
+
+const IF_NAME = 'eth0';
+
+/**
+ * Pod networking the standard CNI way: ADD runs the list's plugins in order (each gets the previous
+ * result), DEL in reverse with the cached ADD result. The cache entry is written before ADD so that
+ * a crash mid-ADD can still be undone with the same config and arguments.
+ */
+export class PodNetwork {
+  private readonly ops: Counter<'command' | 'result'>;
+  private readonly duration: Histogram<'command'>;
+
+  constructor(
+    private readonly watcher: NetworkConfigWatcher,
+    private readonly binDirs: string[],
+    private readonly timeoutMs: number,
+    private readonly cache: CniResultCache,
+    registry?: Registry,
+  ) {
+    this.ops = new Counter({
+      name: 'shoal_cni_operations_total',
+      help: 'CNI list operations (ADD, DEL) by outcome.',
+      labelNames: ['command', 'result'],
+      registers: registry ? [registry] : [],
+    });
+    this.duration = new Histogram({
+      name: 'shoal_cni_operation_duration_seconds',
+      help: 'Time to run a CNI list operation over all plugins of the config list.',
+      labelNames: ['command'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: registry ? [registry] : [],
+    });
+  }
+
+  async attach(req: AttachRequest): Promise<Attachment> {
+    const state = this.watcher.current();
+    if (!state.ready || !state.config) throw new PluginError(`network not ready: ${state.message}`);
+    const entry: CachedAttachment = {
+      containerId: req.containerId,
+      netns: req.netns,
+      ifName: IF_NAME,
+      cniArgs: cniArgs(req),
+      capabilityArgs: req.capabilityArgs,
+      network: state.config,
+    };
+    await this.cache.write(entry);
+    const end = this.duration.startTimer({ command: 'ADD' });
+    let result: unknown;
+    try {
+      result = await this.runAdd(entry);
+    } catch (err) {
+      this.ops.inc({ command: 'ADD', result: 'error' });
+      // Undo what the plugins before the failing one set up; the ADD error is the one to report.
+      await this.detach(req.containerId).catch(() => undefined);
+      throw err;
+    } finally {
+      end();
+    }
+    this.ops.inc({ command: 'ADD', result: 'ok' });
+    await this.cache.write({ ...entry, result });
+    return { result, addresses: podAddresses(result) };
+  }
+
+  /** Releases the attachment cached for `containerId`; nothing cached → nothing to do. */
+  async detach(containerId: string): Promise<void> {
+    const entry = this.cache.read(containerId);
+    if (!entry) return;
+    const end = this.duration.startTimer({ command: 'DEL' });
+    try {
+      await this.runDel(entry);
+    } catch (err) {
+      this.ops.inc({ command: 'DEL', result: 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+    this.ops.inc({ command: 'DEL', result: 'ok' });
+    this.cache.remove(containerId);
+  }
+
+  cached(containerId: string): CachedAttachment | undefined {
+    return this.cache.read(containerId);
+  }
+
+  cachedIds(): string[] {
+    return this.cache.ids();
+  }
+
+  private async runAdd(entry: CachedAttachment): Promise<unknown> {
+    let prev: unknown;
+    for (const plugin of entry.network.plugins) {
+      prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry));
+    }
+    return prev;
+  }
+
+  private async runDel(entry: CachedAttachment): Promise<void> {
+    const withPrev = versionAtLeast(entry.network.cniVersion, 0, 4);
+    const errors: string[] = [];
+    // Every plugin gets its DEL even when one fails, so one broken plugin leaks only its own part.
+    for (const plugin of [...entry.network.plugins].reverse()) {
+      const config = pluginConfig(entry.network, plugin, entry.capabilityArgs, withPrev ? entry.result : undefined);
+      try {
+        await execPlugin(plugin.type, config, this.invocation('DEL', entry));
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
+    if (errors.length > 0) throw new PluginError(errors.join('; '));
+  }
+
+  private invocation(command: PluginInvocation['command'], entry: CachedAttachment): PluginInvocation {
+    return {
+      command,
+      containerId: entry.containerId,
+      netns: entry.netns,
+      ifName: entry.ifName,
+      args: entry.cniArgs,
+      binDirs: this.binDirs,
+      timeoutMs: this.timeoutMs,
+    };
+  }
+}
+
+function cniArgs(req: AttachRequest): string {
+  return [
+    'IgnoreUnknown=1',
+    `K8S_POD_NAMESPACE=${req.podNamespace}`,
+    `K8S_POD_NAME=${req.podName}`,
+    `K8S_POD_INFRA_CONTAINER_ID=${req.containerId}`,
+    `K8S_POD_UID=${req.podUid}`,
+  ].join(';');
+}
+
+/** One plugin's stdin: its own keys, the list's name and version, the previous result, and the
+ *  capability arguments it declared it wants. */
+function pluginConfig(
+  list: NetworkConfigList,
+  plugin: NetworkConfigList['plugins'][number],
+  capabilityArgs: CapabilityArgs,
+  prevResult: unknown,
+): Record<string, unknown> {
+  const config: Record<string, unknown> = { ...plugin, name: list.name, cniVersion: list.cniVersion };
+  if (prevResult !== undefined) config.prevResult = prevResult;
+  const wants = (plugin.capabilities ?? {}) as Record<string, unknown>;
+  const runtimeConfig: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(capabilityArgs)) {
+    if (wants[key] === true && value !== undefined) runtimeConfig[key] = value;
+  }
+  if (Object.keys(runtimeConfig).length > 0) config.runtimeConfig = runtimeConfig;
+  return config;
+}
+
+function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  return a > major || (a === major && b >= minor);
+}

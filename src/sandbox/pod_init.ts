@@ -1,0 +1,19 @@
+import type { PodInitInfo, SandboxNamespaces } from './record';
+
+export interface PodInitRequest {
+  podId: string;
+  /** The pod's run directory (the init's bundle goes below it). */
+  dir: string;
+  /** The pod's pinned namespaces the init joins. */
+  namespaces: SandboxNamespaces;
+  cgroupPath: string;
+}
+
+/**
+ * Starts and stops the PID 1 of a pod whose containers share a PID namespace (pid mode POD). The
+ * namespace lives as long as its init; /proc/<pid>/ns/pid is what containers join.
+ */
+export interface PodInitLauncher {
+  start(req: PodInitRequest): Promise<PodInitInfo>;
+  stop(init: PodInitInfo): Promise<void>;
+}

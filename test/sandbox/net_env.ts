@@ -1,0 +1,170 @@
+import { spawnSync, execFileSync } from 'node:child_process';
+import { writeFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readCgroupLayout } from '../../src/cgroup/layout';
+import type { TestDaemon } from '../helpers/daemon';
+
+/**
+ * A test file's private CNI network: its own bridge, subnet, host-local store and network name, so
+ * jest workers never share state; `destroy` removes the bridge and every iptables rule and chain
+ * that names the network, even after a failed test.
+ */
+export interface TestNetwork {
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: string;
+  readonly ipamDir: string;
+  conflist(extraPlugins?: object[], opts?: { pluginType?: string }): string;
+  /** Writes the conflist into the daemon's conf dir. */
+  install(daemon: TestDaemon, file?: string, extraPlugins?: object[], opts?: { pluginType?: string }): void;
+  destroy(): void;
+}
+
+export function testNetwork(secondOctet: number, dir: string): TestNetwork {
+  const rand = randomBytes(3).toString('hex');
+  const name = `shoaltest-${rand}`;
+  const bridge = `shb${rand}`;
+  const subnet = `10.${secondOctet}.${randomBytes(1)[0]}.0/24`;
+  const ipamDir = join(dir, 'ipam');
+  const conflist = (extraPlugins: object[] = [], opts: { pluginType?: string } = {}): string =>
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name,
+      plugins: [
+        {
+          type: opts.pluginType ?? 'bridge',
+          bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+        ...extraPlugins,
+      ],
+    });
+  return {
+    name,
+    bridge,
+    subnet,
+    ipamDir,
+    conflist,
+    install(daemon, file = '10-test.conflist', extraPlugins = [], opts = {}) {
+      writeFileSync(join(daemon.cniConfDir, file), conflist(extraPlugins, opts));
+    },
+    destroy() {
+      removeIptablesMentioning(name);
+      removeIdlePortmapChains();
+      spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    },
+  };
+}
+
+function iptablesSave(table: string): string[] {
+  const r = spawnSync('iptables-save', ['-t', table], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n');
+}
+
+/** Deletes every rule whose text names `needle` and the per-pod CNI chains those rules jump to. */
+export function removeIptablesMentioning(needle: string): void {
+  for (const table of ['nat', 'filter', 'mangle']) {
+    const lines = iptablesSave(table);
+    const chains = new Set<string>();
+    for (const line of lines) {
+      if (!line.startsWith('-A ') || !line.includes(needle)) continue;
+      const target = / -j (\S+)/.exec(line)?.[1];
+      if (target && target.startsWith('CNI-') && !target.startsWith('CNI-HOSTPORT')) chains.add(target);
+      spawnSync('sh', ['-c', `iptables -t ${table} ${line.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
+    }
+    for (const chain of chains) {
+      spawnSync('iptables', ['-t', table, '-F', chain], { stdio: 'ignore' });
+      spawnSync('iptables', ['-t', table, '-X', chain], { stdio: 'ignore' });
+    }
+  }
+}
+
+/** portmap's shared chains, removed only when no network uses them any more. */
+export function removeIdlePortmapChains(): void {
+  const nat = iptablesSave('nat');
+  const dnatRules = nat.filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '));
+  if (dnatRules.length > 0 || !nat.some((l) => l.startsWith(':CNI-HOSTPORT-'))) return;
+  for (const line of nat) {
+    if (line.startsWith('-A ') && / -j CNI-HOSTPORT-/.test(line) && !line.startsWith('-A CNI-HOSTPORT-')) {
+      spawnSync('sh', ['-c', `iptables -t nat ${line.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
+    }
+  }
+  for (const line of nat) {
+    const chain = /^:(CNI-HOSTPORT-\S+)/.exec(line)?.[1];
+    if (chain) {
+      spawnSync('iptables', ['-t', 'nat', '-F', chain], { stdio: 'ignore' });
+      spawnSync('iptables', ['-t', 'nat', '-X', chain], { stdio: 'ignore' });
+    }
+  }
+}
+
+/** Runs a command inside a pinned network namespace (and uts/ipc when given). */
+export function inPod(ns: { net?: string; uts?: string; ipc?: string }, cmd: string[], timeoutMs = 10_000): { code: number; out: string } {
+  const args = [...(ns.net ? [`--net=${ns.net}`] : []), ...(ns.uts ? [`--uts=${ns.uts}`] : []), ...(ns.ipc ? [`--ipc=${ns.ipc}`] : []), '--', ...cmd];
+  const r = spawnSync('nsenter', args, { encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+export interface PodLeaks {
+  namespaceFiles: string[];
+  mounts: string[];
+  cgroupDirs: string[];
+  ipamEntries: string[];
+  bridgePorts: string[];
+  iptables: string[];
+  records: string[];
+}
+
+/** Whatever is left on the host of the pods `ids` (empty lists = nothing leaked). */
+export function podLeaks(daemon: TestDaemon, net: TestNetwork, ids: string[], cgroupPaths: string[]): PodLeaks {
+  const podsRun = join(daemon.runDir, 'pods');
+  const namespaceFiles = existsSync(podsRun) ? readdirSync(podsRun).filter((n) => ids.includes(n)) : [];
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => ids.some((id) => p.includes(id)));
+  const layout = readCgroupLayout();
+  const roots = [...new Set([...Object.values(layout.v1), ...(layout.v2Root ? [layout.v2Root] : [])])];
+  const cgroupDirs = roots.flatMap((r) => cgroupPaths.map((p) => join(r, p))).filter((p) => existsSync(p));
+  const store = join(net.ipamDir, net.name);
+  const ipamEntries = existsSync(store)
+    ? readdirSync(store).filter((f) => /^\d/.test(f) || f.includes(':')).filter((f) => ids.some((id) => readFileSync(join(store, f), 'utf8').includes(id)))
+    : [];
+  const brif = `/sys/class/net/${net.bridge}/brif`;
+  const bridgePorts = existsSync(brif) ? readdirSync(brif) : [];
+  const iptables = ['nat', 'filter']
+    .flatMap((t) => iptablesSave(t))
+    .filter((l) => ids.some((id) => l.includes(id)));
+  const recordsDir = join(daemon.root, 'pods');
+  const records = existsSync(recordsDir) ? readdirSync(recordsDir).filter((n) => ids.some((id) => n.startsWith(id))) : [];
+  return { namespaceFiles, mounts, cgroupDirs, ipamEntries, bridgePorts, iptables, records };
+}
+
+export const NO_LEAKS: PodLeaks = { namespaceFiles: [], mounts: [], cgroupDirs: [], ipamEntries: [], bridgePorts: [], iptables: [], records: [] };
+
+export function hostInterfaces(): string[] {
+  return execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+    .filter(Boolean);
+}
+
+let podCounter = 0;
+
+/** A RunPodSandbox config (proto-loader shape) with unique metadata. */
+export function podConfig(overrides: Record<string, unknown> = {}, nsOptions: Record<string, string> = {}): Record<string, unknown> {
+  podCounter++;
+  const suffix = `${process.pid}-${podCounter}-${randomBytes(2).toString('hex')}`;
+  const base: Record<string, unknown> = {
+    metadata: { name: `pod-${suffix}`, namespace: 'default', uid: `uid-${suffix}`, attempt: 0 },
+    hostname: `host-${podCounter}`,
+    log_directory: '',
+    linux: { security_context: { namespace_options: { network: 'POD', ipc: 'POD', pid: 'CONTAINER', ...nsOptions } } },
+  };
+  return { ...base, ...overrides };
+}
