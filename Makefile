@@ -7,7 +7,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TS_SOURCES := $(shell find src -name '*.ts' 2>/dev/null)
 CNI_CONF_DIR ?= /etc/cni/net.d
 
-.PHONY: deps build native ts typecheck proto run test test-unit test-e2e clean
+.PHONY: deps build native ts typecheck proto run test test-unit test-e2e test-cgroup2 clean
 
 ## deps: install the missing Debian packages (as root, with apt) and the npm dependencies.
 deps:
@@ -54,6 +54,12 @@ run: deps build
 ## test: set up, build, type-check, then the whole suite (unit and end-to-end, as root).
 test: deps build typecheck
 	node_modules/.bin/jest --ci $(JEST_FLAGS)
+	$(MAKE) --no-print-directory test-cgroup2
+
+## test-cgroup2: the cgroup test files on cgroup v2, inside a cgroup2-only VM (QEMU, software
+## emulation; test/vm/README.md). Runs after the host suite, whose jest cache it reuses.
+test-cgroup2: deps build
+	test/vm/test-cgroup2.sh
 
 test-unit: build
 	node_modules/.bin/jest --ci test/unit $(JEST_FLAGS)

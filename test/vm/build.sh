@@ -28,6 +28,14 @@ WANTED_MODULES=(
   iptable_nat iptable_filter ip6table_nat ip6table_filter
 )
 
+# The fault-injection library of the harness's self-check (see test/vm/fault/break_cgroup_file.c).
+shim_src=test/vm/fault/break_cgroup_file.c
+if [[ ! -f "$CACHE/break_cgroup_file.so" || "$shim_src" -nt "$CACHE/break_cgroup_file.so" ]]; then
+  mkdir -p "$CACHE"
+  gcc -std=gnu11 -Wall -Wextra -Werror -O2 -shared -fPIC -o "$CACHE/break_cgroup_file.so.tmp" "$shim_src" -ldl
+  mv "$CACHE/break_cgroup_file.so.tmp" "$CACHE/break_cgroup_file.so"
+fi
+
 inputs_hash=$( { echo "$KERNEL_PKG ${WANTED_MODULES[*]}"; cat test/vm/build.sh test/vm/guest-init.sh /bin/busybox; } | sha256sum | cut -c1-16)
 stamp="$CACHE/stamp"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$KERNEL_PKG $inputs_hash" && -f "$CACHE/vmlinux" && -f "$CACHE/initramfs.cpio.gz" ]]; then
