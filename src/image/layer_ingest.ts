@@ -69,6 +69,9 @@ export async function ingestLayer(
     const feeding = pipeline(stream, raw, decompressor(compression), unpacked);
     const unpacking = unpackLayer(unpacked, join(stage, 'fs'), { allowDeviceNodes: caps.allowDeviceNodes });
     const [fed, result] = await Promise.allSettled([feeding, unpacking]);
+    // the first cause wins: a refused entry or a refused stream, not the premature close it
+    // caused on the other side
+    if (result.status === 'rejected' && result.reason instanceof LayerRefused) throw result.reason;
     if (fed.status === 'rejected') throw fed.reason;
     if (result.status === 'rejected') throw result.reason;
     if (source.size !== undefined && raw.bytes !== source.size) {
