@@ -61,7 +61,7 @@ export class StatsCollector {
       const sinceStart = p.createdAtNs !== undefined ? sample.timestampNs - p.createdAtNs : undefined;
       usageNanoCores = this.cpuRates.rate(`pod/${p.id}`, sample.cpu.usageNs, sample.monotonicNs, sinceStart);
     }
-    const all = p.netnsPath !== undefined && p.ready ? this.deps.network.read(p.netnsPath) : undefined;
+    const all = p.netnsPath !== undefined && p.ready ? this.deps.network.read(p.netnsPath, p.pids) : undefined;
     return { pod: p, sample, usageNanoCores, interfaces: all !== undefined ? podInterfaces(all) : undefined, timestampNs: sample?.timestampNs ?? wallClockNs() };
   }
 

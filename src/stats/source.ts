@@ -36,6 +36,8 @@ export interface StatsPod {
   /** The pinned network namespace file; undefined for host-network pods. */
   netnsPath?: string;
   ready: boolean;
+  /** Processes known to be in the pod's network namespace (pod init, containers), if any. */
+  pids?: number[];
   /** Wall-clock ns of creation. */
   createdAtNs?: bigint;
 }

@@ -1,0 +1,117 @@
+import type { ContainerStats, Metric, MetricDescriptor, PodSandboxMetrics, PodSandboxStats } from '../gen/runtime/v1/api';
+import { notFound } from '../errors';
+import type { StatsCollector } from './collector';
+import { containerMetrics, metricDescriptors, podMetrics } from './metric_descriptors';
+import type { StatsContainer, StatsSource } from './source';
+
+export interface ContainerStatsFilter {
+  id?: string;
+  podSandboxId?: string;
+  labelSelector?: Record<string, string>;
+}
+
+export interface PodStatsFilter {
+  id?: string;
+  labelSelector?: Record<string, string>;
+}
+
+const matchesLabels = (labels: Record<string, string>, selector: Record<string, string> | undefined): boolean =>
+  selector === undefined || Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/**
+ * The stats operations the RPCs expose, over whatever containers and pods the source knows.
+ * Everything is read on demand; the only memory kept is the collector's previous CPU samples.
+ */
+export class StatsService {
+  private readonly descriptors = metricDescriptors();
+
+  constructor(
+    private readonly source: StatsSource,
+    private readonly collector: StatsCollector,
+  ) {}
+
+  containerStats(id: string): ContainerStats {
+    const c = this.source.container(id);
+    if (c === undefined) throw notFound(`container "${id}" not found`);
+    return this.collector.containerStats(c);
+  }
+
+  listContainerStats(filter: ContainerStatsFilter = {}): ContainerStats[] {
+    const all = this.source.containers();
+    if (isEmpty(filter)) this.collector.retain(all.map((c) => c.id), this.source.pods().map((p) => p.id));
+    return this.filterContainers(all, filter).map((c) => this.collector.containerStats(c));
+  }
+
+  podStats(id: string): PodSandboxStats {
+    const p = this.source.pod(id);
+    if (p === undefined) throw notFound(`pod sandbox "${id}" not found`);
+    return this.collector.podStats(p, this.containersOf(p.id));
+  }
+
+  /** Ready pods only: a stopped pod has no processes left to measure. */
+  listPodStats(filter: PodStatsFilter = {}): PodSandboxStats[] {
+    let pods = this.source.pods().filter((p) => p.ready);
+    if (filter.id) pods = byIdOrUniquePrefix(pods, filter.id, (p) => p.id);
+    pods = pods.filter((p) => matchesLabels(p.labels, filter.labelSelector));
+    if (pods.length === 0) return [];
+    const byPod = this.containersByPod();
+    return pods.map((p) => this.collector.podStats(p, byPod.get(p.id) ?? []));
+  }
+
+  metricDescriptors(): MetricDescriptor[] {
+    return this.descriptors;
+  }
+
+  podMetrics(): PodSandboxMetrics[] {
+    const byPod = this.containersByPod();
+    return this.source.pods().filter((p) => p.ready).map((p) => {
+      const pod = this.collector.readPod(p, true);
+      return {
+        podSandboxId: p.id,
+        metrics: podMetrics(pod),
+        containerMetrics: (byPod.get(p.id) ?? []).map((c) => {
+          const reading = this.collector.readContainer(c, true);
+          const metrics: Metric[] = containerMetrics(reading, p, reading.sample?.timestampNs ?? pod.timestampNs);
+          return { containerId: c.id, metrics };
+        }),
+      };
+    });
+  }
+
+  private filterContainers(all: StatsContainer[], filter: ContainerStatsFilter): StatsContainer[] {
+    let out = all;
+    if (filter.id) out = byIdOrUniquePrefix(out, filter.id, (c) => c.id);
+    if (filter.podSandboxId) {
+      const podIds = byIdOrUniquePrefix(this.source.pods(), filter.podSandboxId, (p) => p.id).map((p) => p.id);
+      out = out.filter((c) => podIds.includes(c.podSandboxId));
+    }
+    return out.filter((c) => matchesLabels(c.labels, filter.labelSelector));
+  }
+
+  private containersOf(podId: string): StatsContainer[] {
+    return this.source.containers().filter((c) => c.podSandboxId === podId);
+  }
+
+  private containersByPod(): Map<string, StatsContainer[]> {
+    const out = new Map<string, StatsContainer[]>();
+    for (const c of this.source.containers()) {
+      const list = out.get(c.podSandboxId);
+      if (list) list.push(c);
+      else out.set(c.podSandboxId, [c]);
+    }
+    return out;
+  }
+}
+
+/** A filter id matches exactly, or as the prefix of exactly one id (as crictl users type them). */
+function byIdOrUniquePrefix<T>(items: T[], id: string, idOf: (item: T) => string): T[] {
+  const exact = items.filter((i) => idOf(i) === id);
+  if (exact.length > 0) return exact;
+  const prefixed = items.filter((i) => idOf(i).startsWith(id));
+  return prefixed.length === 1 ? prefixed : [];
+}
+
+function isEmpty(f: ContainerStatsFilter): boolean {
+  return !f.id && !f.podSandboxId && (f.labelSelector === undefined || Object.keys(f.labelSelector).length === 0);
+}
+
