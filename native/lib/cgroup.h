@@ -53,6 +53,8 @@ int cg_layout_json(const struct cg_layout *l, char *out, size_t outlen);
  * force_version 1 or 2 to plan for a host where every controller is on that version. */
 int cg_plan_resources(const struct cg_layout *l, int force_version, json_t *resources, struct cg_plan *p,
                       struct sh_err *e);
+/* linux.devices nodes are allowed in the devices cgroup (v1) whenever resources.devices restricts. */
+int cg_plan_allow_devices(const struct cg_layout *l, json_t *resources, json_t *devices, struct cg_plan *p, struct sh_err *e);
 int cg_plan_json(const struct cg_plan *p, char *out, size_t outlen);
 
 /* Conversions documented by the kernel / the OCI cgroup-v2 mapping (exposed for unit tests). */

@@ -367,3 +367,18 @@ int cg_plan_json(const struct cg_plan *p, char *out, size_t outlen) {
   free(s);
   return r;
 }
+
+int cg_plan_allow_devices(const struct cg_layout *l, json_t *resources, json_t *devices, struct cg_plan *p, struct sh_err *e) {
+  if (json_array_size(json_object_get(resources, "devices")) == 0 || cg_controller_version(l, "devices") != 1) return 0;
+  struct planner pl = {l, 0, p, e};
+  size_t i;
+  json_t *d;
+  json_array_foreach(devices, i, d) {
+    const char *type = json_string_value(json_object_get(d, "type"));
+    if (!type || (type[0] != 'c' && type[0] != 'b')) continue;
+    if (add(&pl, "devices", "devices.allow", "%c %lld:%lld rwm", type[0], json_integer_value(json_object_get(d, "major")),
+            json_integer_value(json_object_get(d, "minor"))) < 0)
+      return -1;
+  }
+  return 0;
+}

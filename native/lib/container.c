@@ -259,7 +259,10 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   c.proc.spec = c.spec;
   if (cg_layout_load(&c.layout, e) < 0) goto fail;
   struct cg_plan plan;
-  if (cg_plan_resources(&c.layout, 0, json_object_get(json_object_get(c.spec, "linux"), "resources"), &plan, e) < 0) goto fail;
+  json_t *linux_obj = json_object_get(c.spec, "linux");
+  if (cg_plan_resources(&c.layout, 0, json_object_get(linux_obj, "resources"), &plan, e) < 0 ||
+      cg_plan_allow_devices(&c.layout, json_object_get(linux_obj, "resources"), json_object_get(linux_obj, "devices"), &plan, e) < 0)
+    goto fail;
   if (setup_state_dir(&c, e) < 0) goto fail;
   if (json_is_true(json_object_get(c.proc.process, "terminal"))) {
     if (!o->console_socket) {
