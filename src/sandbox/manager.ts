@@ -28,6 +28,8 @@ import { podCgroupPath, cgroupExists, podResources } from './pod_cgroup';
 import { ensurePrivateMount, mountPodShm, unmountAndRemove, mountPoints } from './mounts';
 import { podFilePaths, writeResolvConf, writeHostname, writeHosts, copyHostHosts } from './pod_files';
 import type { PodInitLauncher } from './pod_init';
+import { RuntimePodInit } from './pod_init_runtime';
+import { bundledBinary } from '../paths';
 
 /** What the container part registers so pod operations reach the pod's containers. */
 export interface ContainerHooks {
@@ -113,7 +115,7 @@ export class SandboxManager {
 
   /** Loads the records and reconciles them with the host (see `reconcile`). */
   static async open(deps: SandboxManagerDeps): Promise<SandboxManager> {
-    const m = new SandboxManager(deps);
+    const m = new SandboxManager({ ...deps, podInit: deps.podInit ?? defaultPodInit(deps.config) });
     ensurePrivateMount(m.podsDir);
     await m.reconcile();
     return m;
@@ -403,6 +405,14 @@ export class SandboxManager {
     }
     log.info({ pods: this.entries.size }, 'pod sandboxes loaded');
   }
+}
+
+/** The pod init through shoal-runtime when both binaries are installed; else pid POD is refused. */
+function defaultPodInit(config: Config): PodInitLauncher | undefined {
+  const runtime = config.runtime.runtime_path || bundledBinary('shoal-runtime');
+  const init = bundledBinary('shoal-init');
+  if (!existsSync(runtime) || !existsSync(init)) return undefined;
+  return new RuntimePodInit(runtime, init, join(config.run_dir, 'pod-init'));
 }
 
 function notFoundPod(id: string): CriError {
