@@ -16,11 +16,6 @@ import { sandboxHandlers } from '../server/sandbox_handlers';
 import { createStatsService } from '../stats';
 import { ManagedStatsSource } from '../server/stats/source';
 import { statsHandlers } from '../server/stats_handlers';
-import { ImageManager } from '../image/manager';
-import { ContainerManager } from '../container/manager';
-import { readHostFacts } from '../container/host_facts';
-import { containerHandlers } from '../server/container_handlers';
-import { bundledBinary } from '../paths';
 import { RuntimeConfigStore } from './runtime_config_store';
 import { PidLock } from './lock';
 import { PACKAGE_VERSION } from '../paths';
@@ -62,23 +57,6 @@ export async function startDaemon(config: Config, configSource: string, log: Log
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
     const sandboxes = await SandboxManager.open({ config, log, network: podNetwork, registry: metrics.registry });
     const statsSource = new ManagedStatsSource(sandboxes);
-    const images = await ImageManager.open({ root: config.root, config, log, metrics });
-    const containers = await ContainerManager.open({
-      root: config.root,
-      runDir: config.run_dir,
-      log,
-      images,
-      pods: sandboxes,
-      runtimeBinary: config.runtime.runtime_path || bundledBinary('shoal-runtime'),
-      monitorBinary: bundledBinary('shoal-monitor'),
-      host: readHostFacts(),
-      registry: metrics.registry,
-    });
-    sandboxes.setContainerHooks({
-      stopPodContainers: (podId) => containers.stopPodContainers(podId),
-      removePodContainers: (podId) => containers.removePodContainers(podId),
-      containerStatuses: async (podId) => containers.podStatuses(podId),
-    });
     server.addService<RuntimeServiceServer>(
       'RuntimeService',
       RuntimeServiceService,
@@ -88,9 +66,9 @@ export async function startDaemon(config: Config, configSource: string, log: Log
         network,
         runtimeVersion: PACKAGE_VERSION,
         runtimeConfigStore: new RuntimeConfigStore(config.root),
-        handlerFeatures: { recursiveReadOnlyMounts: true, userNamespaces: false },
-        supplementalGroupsPolicy: true,
-      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers)),
+        handlerFeatures: { recursiveReadOnlyMounts: false, userNamespaces: false },
+        supplementalGroupsPolicy: false,
+      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource))),
     );
     server.addService<ImageServiceServer>('ImageService', ImageServiceService, {});
     if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);
