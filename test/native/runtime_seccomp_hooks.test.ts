@@ -1,0 +1,150 @@
+/** seccomp profiles (actions, errnoRet, argument filters, default errno) and the six hook kinds
+ *  (order, state on stdin, timeouts, failures). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RuntimeHarness } from './runtime_harness';
+
+let h: RuntimeHarness;
+beforeEach(() => {
+  h = new RuntimeHarness();
+});
+afterEach(() => h.cleanup());
+
+const ETXTBSY = 26;
+
+test('a denied syscall fails with the configured errno; Seccomp is 2 (filter)', () => {
+  const b = h.bundle({
+    args: ['sh', '-c', 'grep -E "^Seccomp:" /proc/self/status; mkdir /tmp/x || echo mkdir-denied; ls /tmp'],
+    edit: (s) => {
+      s.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: ETXTBSY }],
+      };
+    },
+  });
+  const r = h.runIn(b);
+  expect(r.stdout).toBe('Seccomp:\t2\nmkdir-denied\n');
+  expect(r.stderr).toMatch(/Text file busy/);
+});
+
+test('defaultErrnoRet and argument filters', () => {
+  // default: deny everything with ETXTBSY... except what the shell needs; personality(0xffffffff)
+  // (a query) is allowed by an argument filter while any other personality() is refused.
+  const b = h.bundle({
+    args: ['sh', '-c', 'mkdir /tmp/y || echo denied-by-default'],
+    edit: (s) => {
+      s.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [
+          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' },
+          { names: ['no_such_syscall_xyz'], action: 'SCMP_ACT_ERRNO' },
+        ],
+      };
+    },
+  });
+  let r = h.runIn(b);
+  expect(r.stdout).toBe('denied-by-default\n');
+  expect(r.stderr).toMatch(/Operation not permitted/); // EPERM when errnoRet is absent
+
+  const b2 = h.bundle({
+    args: ['sh', '-c', 'mkdir /tmp/y || echo denied-default-errno'],
+    edit: (s) => {
+      s.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        defaultErrnoRet: ETXTBSY,
+        syscalls: [
+          {
+            names: [
+              'read', 'write', 'open', 'openat', 'close', 'fstat', 'newfstatat', 'stat', 'lstat', 'mmap', 'munmap', 'brk',
+              'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'ioctl', 'execve', 'exit', 'exit_group', 'arch_prctl',
+              'getpid', 'getppid', 'getuid', 'geteuid', 'getgid', 'getegid', 'set_tid_address', 'wait4', 'clone', 'fork',
+              'vfork', 'fcntl', 'dup2', 'dup3', 'getcwd', 'uname', 'access', 'faccessat', 'faccessat2', 'prctl', 'capset',
+              'capget', 'getrandom', 'poll', 'ppoll', 'pselect6', 'lseek', 'set_robust_list', 'rseq', 'prlimit64',
+              'mprotect', 'sigaltstack', 'getdents64', 'statx', 'clone3', 'readlink',
+            ],
+            action: 'SCMP_ACT_ALLOW',
+          },
+          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', args: [{ index: 2, value: 0, op: 'SCMP_CMP_NE' }] },
+        ],
+      };
+    },
+  });
+  r = h.runIn(b2);
+  expect(r.stdout).toBe('denied-default-errno\n');
+  expect(r.stderr).toMatch(/Text file busy/);
+});
+
+test('SCMP_ACT_KILL_PROCESS kills the process (exit by SIGSYS)', () => {
+  const b = h.bundle({
+    args: ['mkdir', '/tmp/z'],
+    edit: (s) => {
+      s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL_PROCESS' }] };
+    },
+  });
+  const r = h.runIn(b);
+  expect(r.code).toBe(128 + 31);
+  expect(r.stdout).toBe('');
+});
+
+test('all six hooks run in order with the state on stdin; startContainer and createContainer in the container', () => {
+  const out = path.join(h.tmp, 'hooks.log');
+  fs.chmodSync(h.tmp, 0o755);
+  const hook = (name: string) => ({
+    path: '/bin/sh',
+    args: ['sh', '-c', `read -r state; echo "${name} $(echo "$state" | grep -o '"status":"[a-z]*"') $(hostname)" >> ${out}`],
+  });
+  const b = h.bundle({
+    args: ['sh', '-c', `echo process >> ${out}`],
+    edit: (s) => {
+      s.hooks = {
+        prestart: [hook('prestart')],
+        createRuntime: [hook('createRuntime')],
+        createContainer: [hook('createContainer')],
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', `read -r state; echo "startContainer $(echo "$state" | grep -o '"status":"[a-z]*"') $(hostname)" >> /hooklog`] }],
+        poststart: [hook('poststart')],
+        poststop: [hook('poststop')],
+      };
+      s.hostname = 'in-container';
+      s.annotations = { 'org.test': 'x' };
+      // the process and the startContainer hook log inside the container; bind the host file there
+      s.mounts.push({ destination: '/hooklog', type: 'bind', source: out, options: ['bind'] });
+      s.mounts.push({ destination: out, type: 'bind', source: out, options: ['bind'] });
+    },
+  });
+  fs.writeFileSync(out, '');
+  const r = h.runIn(b);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+  const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+  expect(lines[0]).toBe(`prestart "status":"creating" ${host}`);
+  expect(lines[1]).toBe(`createRuntime "status":"creating" ${host}`);
+  expect(lines[2]).toBe('createContainer "status":"creating" in-container');
+  expect(lines[3]).toBe('startContainer "status":"created" in-container');
+  // poststart runs once the process has exec'd: it may log before or after the process itself
+  expect(lines.slice(4, 6).sort()).toEqual([`poststart "status":"running" ${host}`, 'process'].sort());
+  expect(lines[6]).toBe(`poststop "status":"stopped" ${host}`);
+});
+
+test('a failing createRuntime hook aborts create; a hook over its timeout is killed', () => {
+  const b = h.bundle({ args: ['true'], edit: (s) => (s.hooks = { createRuntime: [{ path: '/bin/false' }] }) });
+  const id = h.id();
+  const r = h.run(['create', '--bundle', b.dir, id]);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(/hooks\.createRuntime\[0\]: \/bin\/false exited with status 1/);
+  expect(fs.existsSync(path.join(h.root, id))).toBe(false);
+
+  const t = h.bundle({ args: ['true'], edit: (s) => (s.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }) });
+  const r2 = h.run(['run', '--bundle', t.dir, h.id()]);
+  expect(r2.code).not.toBe(0);
+  expect(r2.stderr).toMatch(/hooks\.prestart\[0\]: \/bin\/sleep timed out after 1s/);
+});
+
+test('a failing poststop hook is only a warning', () => {
+  const log = path.join(h.tmp, 'w.log');
+  const b = h.bundle({ args: ['true'], edit: (s) => (s.hooks = { poststop: [{ path: '/bin/false' }] }) });
+  const r = h.run(['--log', log, 'run', '--bundle', b.dir, h.id()]);
+  expect(r.code).toBe(0);
+  expect(fs.readFileSync(log, 'utf8')).toMatch(/level=warning msg="hooks.poststop\[0\]/);
+});
