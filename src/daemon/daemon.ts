@@ -16,6 +16,11 @@ import { sandboxHandlers } from '../server/sandbox_handlers';
 import { createStatsService } from '../stats';
 import { ManagedStatsSource } from '../server/stats/source';
 import { statsHandlers } from '../server/stats_handlers';
+import { ImageManager } from '../image/manager';
+import { ContainerManager } from '../container/manager';
+import { readHostFacts } from '../container/host_facts';
+import { containerHandlers } from '../server/container_handlers';
+import { bundledBinary } from '../paths';
 import { RuntimeConfigStore } from './runtime_config_store';
 import { PidLock } from './lock';
 import { PACKAGE_VERSION } from '../paths';
@@ -57,6 +62,23 @@ export async function startDaemon(config: Config, configSource: string, log: Log
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
     const sandboxes = await SandboxManager.open({ config, log, network: podNetwork, registry: metrics.registry });
     const statsSource = new ManagedStatsSource(sandboxes);
+    const images = await ImageManager.open({ root: config.root, config, log, metrics });
+    const containers = await ContainerManager.open({
+      root: config.root,
+      runDir: config.run_dir,
+      log,
+      images,
+      pods: sandboxes,
+      runtimeBinary: config.runtime.runtime_path || bundledBinary('shoal-runtime'),
+      monitorBinary: bundledBinary('shoal-monitor'),
+      host: readHostFacts(),
+      registry: metrics.registry,
+    });
+    sandboxes.setContainerHooks({
+      stopPodContainers: (podId) => containers.stopPodContainers(podId),
+      removePodContainers: (podId) => containers.removePodContainers(podId),
+      containerStatuses: async (podId) => containers.podStatuses(podId),
+    });
     server.addService<RuntimeServiceServer>(
       'RuntimeService',
       RuntimeServiceService,
@@ -66,9 +88,9 @@ export async function startDaemon(config: Config, configSource: string, log: Log
         network,
         runtimeVersion: PACKAGE_VERSION,
         runtimeConfigStore: new RuntimeConfigStore(config.root),
-        handlerFeatures: { recursiveReadOnlyMounts: false, userNamespaces: false },
-        supplementalGroupsPolicy: false,
-      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource))),
+        handlerFeatures: { recursiveReadOnlyMounts: true, userNamespaces: false },
+        supplementalGroupsPolicy: true,
+      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers)),
     );
     server.addService<ImageServiceServer>('ImageService', ImageServiceService, {});
     if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);

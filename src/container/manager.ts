@@ -1,0 +1,551 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { dirname, join, isAbsolute } from 'node:path';
+import { Gauge, type Registry } from 'prom-client';
+import {
+  ContainerEventType,
+  LinuxContainerResources,
+  NamespaceMode,
+  type ContainerEventResponse,
+  type ContainerFilter,
+  type ContainerStatus,
+  type CreateContainerRequest,
+} from '../gen/runtime/v1/api';
+import { CriError, errorText, failedPrecondition, internal, invalidArgument, notFound } from '../errors';
+import type { Logger } from '../log';
+import { KeyedLock } from '../util/keyed_lock';
+import { cgroupUpdate } from '../native/libshoal';
+import { ContainerEvents, type Subscription } from './events';
+import { ExitWatcher, readExitFile, type ExitFile } from './exit_watcher';
+import { ContainerLayout } from './layout';
+import { MonitorLauncher } from './monitor_launcher';
+import { monitorRequest, REQ_REOPEN_LOG } from './monitor_client';
+import { ContainerNames } from './names';
+import { podSandboxStatusOf, podViewOf, type PodDirectory } from './pod_view';
+import { ContainerStore, decodeConfig, decodeResources, encodeConfig, encodeResources, type ContainerRecord } from './record';
+import { destroyRootfs, mountRootfs } from './rootfs';
+import { readFileInRoot } from './rootfs_file';
+import { RuntimeClient } from './runtime_client';
+import { stopSignal } from './signals';
+import { buildSpec, containerCgroupPath } from './spec/build';
+import type { HostFacts, ImageDefaults } from './spec/input';
+import { ociResources } from './spec/resources';
+import { resolveUser } from './spec/user';
+import { exitReason, filterEntries, toCriContainer, toCriStatus, type ContainerEntry } from './status';
+import { execSync, type ExecSyncResult } from './exec_sync';
+import { recoverContainers } from './recovery';
+
+/** The image part's surface the container part uses (ImageManager satisfies it). */
+export interface ImageSource {
+  resolve(text: string): Promise<{ id: string; config: ImageDefaults }>;
+  layerDirs(imageId: string): Promise<string[]>;
+  holdLayers(holderId: string, imageId: string): Promise<void>;
+  releaseLayers(holderId: string): Promise<void>;
+}
+
+export interface ContainerManagerDeps {
+  root: string;
+  runDir: string;
+  log: Logger;
+  images: ImageSource;
+  pods: PodDirectory;
+  runtimeBinary: string;
+  monitorBinary: string;
+  host: HostFacts;
+  registry?: Registry;
+}
+
+/** How long a SIGKILLed container may take to be reported dead by its monitor. */
+const KILL_WAIT_MS = 30_000;
+
+export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
+
+/**
+ * Containers: creation on an overlay rootfs with an OCI spec, lifecycle through shoal-runtime and
+ * one shoal-monitor per container, exit observation, status, events, ExecSync and recovery.
+ * Every operation on one container runs under its key in `locks`; records are written before an
+ * RPC answers and reconciled with the host at start-up.
+ */
+export class ContainerManager {
+  readonly locks = new KeyedLock();
+  readonly layout: ContainerLayout;
+  readonly events: ContainerEvents;
+  private readonly entries = new Map<string, ContainerEntry>();
+  private readonly names = new ContainerNames();
+  private readonly store: ContainerStore;
+  readonly runtime: RuntimeClient;
+  private readonly launcher: MonitorLauncher;
+  private readonly watcher: ExitWatcher;
+  private readonly exitWaiters = new Map<string, Array<(e: ExitFile) => void>>();
+
+  private constructor(private readonly deps: ContainerManagerDeps) {
+    this.layout = new ContainerLayout(deps.root, deps.runDir);
+    this.store = new ContainerStore(deps.root);
+    this.runtime = new RuntimeClient(deps.runtimeBinary, this.layout.runtimeRoot);
+    this.launcher = new MonitorLauncher(deps.monitorBinary, deps.runtimeBinary, this.layout.runtimeRoot);
+    this.events = new ContainerEvents(deps.registry);
+    this.watcher = new ExitWatcher(this.layout.exitsDir, (id) => this.layout.exitFile(id), (id, exit) => this.onExitFile(id, exit));
+    if (deps.registry) {
+      const entries = this.entries;
+      new Gauge({
+        name: 'shoal_containers',
+        help: 'Containers known to the daemon, by phase.',
+        labelNames: ['phase'],
+        registers: [deps.registry],
+        collect() {
+          const counts: Record<string, number> = { creating: 0, created: 0, running: 0, exited: 0, removing: 0 };
+          for (const e of entries.values()) counts[e.record.phase]++;
+          for (const [phase, n] of Object.entries(counts)) this.set({ phase }, n);
+        },
+      });
+    }
+  }
+
+  static async open(deps: ContainerManagerDeps): Promise<ContainerManager> {
+    const m = new ContainerManager(deps);
+    for (const d of [m.layout.runtimeRoot, m.layout.exitsDir, m.layout.socketsDir, join(deps.runDir, 'containers')]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    m.watcher.start();
+    await recoverContainers({
+      records: m.store.loadAll((dir, err) => deps.log.warn({ dir, err: errorText(err) }, 'unreadable container record; leaving it alone')),
+      log: deps.log,
+      adopt: (r) => m.adopt(r),
+      teardown: (r) => m.teardown(r),
+      exitOf: (id) => m.readExit(id),
+      monitorAlive: (r) => monitorAlive(r),
+      applyExit: (r, exit, message) => m.applyExit(r.id, exit, message),
+    });
+    return m;
+  }
+
+  close(): void {
+    this.watcher.stop();
+  }
+
+  // ---- queries ----
+
+  private entry(id: string): ContainerEntry {
+    if (id === '') throw invalidArgument('container id is empty');
+    const exact = this.entries.get(id);
+    if (exact && exact.record.phase !== 'creating') return exact;
+    const hits = [...this.entries.values()].filter((e) => e.record.phase !== 'creating' && e.record.id.startsWith(id));
+    if (hits.length > 1) throw invalidArgument(`container id prefix "${id}" matches ${hits.length} containers`);
+    if (hits.length === 0) throw notFound(`container "${id}" not found`);
+    return hits[0];
+  }
+
+  /** The container for streaming and stats: its record (a copy) and config. */
+  lookup(id: string): ContainerEntry {
+    const e = this.entry(id);
+    return { record: { ...e.record }, config: e.config, resources: e.resources };
+  }
+
+  attachSocket(id: string): string {
+    return this.layout.attachSocket(this.entry(id).record.id);
+  }
+
+  list(filter: ContainerFilter | undefined) {
+    return filterEntries([...this.entries.values()], filter).map(toCriContainer);
+  }
+
+  listEntries(filter: ContainerFilter | undefined): ContainerEntry[] {
+    return filterEntries([...this.entries.values()], filter);
+  }
+
+  status(id: string, verbose: boolean): { status: ContainerStatus; info: Record<string, string> } {
+    const e = this.entry(id);
+    const info: Record<string, string> = {};
+    if (verbose) {
+      let spec: unknown;
+      try {
+        spec = JSON.parse(readFileSync(join(this.layout.bundle(e.record.id), 'config.json'), 'utf8'));
+      } catch {
+        spec = undefined;
+      }
+      info.info = JSON.stringify({
+        sandboxID: e.record.podId,
+        pid: e.record.pid ?? 0,
+        monitorPid: e.record.monitorPid ?? 0,
+        phase: e.record.phase,
+        imageId: e.record.imageId,
+        rootfs: this.layout.rootfs(e.record.id),
+        bundle: this.layout.bundle(e.record.id),
+        attachSocket: this.layout.attachSocket(e.record.id),
+        cgroupsPath: e.record.cgroupsPath,
+        runtimeSpec: spec,
+        exit: e.record.exit,
+      });
+    }
+    return { status: toCriStatus(e), info };
+  }
+
+  /** Statuses of every container of a pod (PodSandboxStatus and events). */
+  podStatuses(podId: string): ContainerStatus[] {
+    return [...this.entries.values()].filter((e) => e.record.podId === podId && e.record.phase !== 'creating').map(toCriStatus);
+  }
+
+  // ---- create ----
+
+  async create(req: CreateContainerRequest): Promise<string> {
+    const config = req.config;
+    const md = config?.metadata;
+    if (!config || !md || md.name === '') throw invalidArgument('CreateContainer: config.metadata.name is required');
+    if (req.podSandboxId === '') throw invalidArgument('CreateContainer: pod_sandbox_id is empty');
+    const sandbox = this.deps.pods.get(req.podSandboxId);
+    if (!sandbox) throw notFound(`pod sandbox "${req.podSandboxId}" not found`);
+    if (sandbox.state !== 'ready') throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready (state ${sandbox.state}): no new containers`);
+    const imageName = config.image?.image ?? '';
+    if (imageName === '') throw invalidArgument('CreateContainer: config.image.image is empty');
+    const image = await this.deps.images.resolve(imageName);
+
+    const id = randomBytes(32).toString('hex');
+    const nameKey = ContainerNames.key(sandbox.id, md.name, md.attempt);
+    this.names.reserve(nameKey, id);
+    const pod = podViewOf(sandbox);
+    const logPath = pod.logDirectory !== '' && config.logPath !== '' ? join(pod.logDirectory, config.logPath) : '';
+    if (logPath !== '' && !isAbsolute(logPath)) {
+      this.names.release(nameKey, id);
+      throw invalidArgument(`log path ${logPath} (log_directory + log_path) is not absolute`);
+    }
+    const record: ContainerRecord = {
+      id,
+      podId: sandbox.id,
+      phase: 'creating',
+      config: encodeConfig(config),
+      imageName,
+      imageId: image.id,
+      createdAt: nowNs(),
+      startedAt: '0',
+      logPath,
+      user: { uid: 0, gid: 0, additionalGids: [] },
+      stopSignal: stopSignal(config.stopSignal, image.config.StopSignal),
+      cgroupsPath: containerCgroupPath(pod.cgroupParent, id),
+      resources: encodeResources(config.linux?.resources),
+    };
+    const entry: ContainerEntry = { record, config, resources: config.linux?.resources ?? LinuxContainerResources.fromPartial({}) };
+    this.entries.set(id, entry);
+    try {
+      await this.locks.run(id, async () => {
+        try {
+          await this.createLocked(entry, pod, image);
+        } catch (err) {
+          await this.teardown(record).catch((e: unknown) => this.deps.log.error({ id, err: errorText(e) }, 'cleaning up a failed CreateContainer'));
+          throw err;
+        }
+      });
+    } catch (err) {
+      this.entries.delete(id);
+      this.names.release(nameKey, id);
+      throw err;
+    }
+    this.publish(entry, ContainerEventType.CONTAINER_CREATED_EVENT);
+    return id;
+  }
+
+  private async createLocked(entry: ContainerEntry, pod: ReturnType<typeof podViewOf>, image: { id: string; config: ImageDefaults }): Promise<void> {
+    const { record, config } = entry;
+    const id = record.id;
+    const L = this.layout;
+    mkdirSync(L.dir(id), { recursive: true, mode: 0o700 });
+    await this.store.write(record);
+    await this.deps.images.holdLayers(id, image.id);
+    const lowers = await this.deps.images.layerDirs(image.id);
+    mountRootfs(L.rootfs(id), lowers, L.upper(id), L.work(id));
+    const rootfs = L.rootfs(id);
+    const sc = config.linux?.securityContext;
+    const user = resolveUser(sc, image.config.User, { passwd: readFileInRoot(rootfs, '/etc/passwd'), group: readFileInRoot(rootfs, '/etc/group') });
+    record.user = user;
+
+    let targetPid: number | undefined;
+    if (sc?.namespaceOptions?.pid === NamespaceMode.TARGET) {
+      const target = this.entries.get(sc.namespaceOptions.targetId);
+      if (!target || target.record.podId !== record.podId) {
+        throw invalidArgument(`namespace_options.target_id: container "${sc.namespaceOptions.targetId}" not found in pod ${record.podId}`);
+      }
+      if (target.record.phase !== 'running') throw failedPrecondition(`namespace_options.target_id: container ${target.record.id} is not running`);
+      targetPid = target.record.pid;
+    }
+    const spec = buildSpec({ id, config, pod, image: image.config, rootfs, user, targetPid, host: this.deps.host });
+    mkdirSync(L.bundle(id), { recursive: true, mode: 0o700 });
+    writeFileSync(join(L.bundle(id), 'config.json'), JSON.stringify(spec));
+    mkdirSync(L.runFiles(id), { recursive: true, mode: 0o700 });
+    if (record.logPath !== '') mkdirSync(dirname(record.logPath), { recursive: true, mode: 0o755 });
+
+    const started = await this.launcher.launch({
+      id,
+      bundle: L.bundle(id),
+      exitFile: L.exitFile(id),
+      attachSocket: L.attachSocket(id),
+      containerPidFile: L.containerPidFile(id),
+      monitorPidFile: L.monitorPidFile(id),
+      cgroupsPath: record.cgroupsPath,
+      logPath: record.logPath,
+      stdin: config.stdin,
+      stdinOnce: config.stdinOnce,
+      tty: config.tty,
+    });
+    record.pid = started.pid;
+    record.monitorPid = started.monitorPid;
+    record.phase = 'created';
+    await this.store.write(record);
+    this.watcher.expect(id);
+  }
+
+  /** Re-registers a recovered record (restart): in memory, its name, and the exit watch. */
+  private adopt(record: ContainerRecord): void {
+    const config = decodeConfig(record.config);
+    this.entries.set(record.id, { record, config, resources: decodeResources(record.resources) });
+    const md = config.metadata;
+    if (md) this.names.reserve(ContainerNames.key(record.podId, md.name, md.attempt), record.id);
+    if (record.phase === 'created' || record.phase === 'running') this.watcher.expect(record.id);
+  }
+
+  // ---- start / stop ----
+
+  async start(id: string): Promise<void> {
+    const e = this.entry(id);
+    await this.locks.run(e.record.id, async () => {
+      const r = e.record;
+      if (r.phase !== 'created') throw failedPrecondition(`container ${r.id} is ${r.phase}, not created: it cannot be started`);
+      try {
+        await this.runtime.start(r.id);
+      } catch (err) {
+        throw internal(`StartContainer ${r.id}: ${errorText(err)}`);
+      }
+      r.startedAt = nowNs();
+      // It may have exited already (and been recorded while we waited for start's answer).
+      if (r.phase === 'created') r.phase = 'running';
+      await this.store.write(r);
+      this.publish(e, ContainerEventType.CONTAINER_STARTED_EVENT);
+    });
+  }
+
+  /** Signals the stop signal, SIGKILL after `timeoutS` (0: at once), and waits for the exit. */
+  async stop(id: string, timeoutS: number): Promise<void> {
+    const e = this.entry(id);
+    await this.locks.run(e.record.id, () => this.stopLocked(e, timeoutS));
+  }
+
+  private async stopLocked(e: ContainerEntry, timeoutS: number): Promise<void> {
+    const r = e.record;
+    if (r.phase !== 'running' && r.phase !== 'created') return;
+    if (this.watcher.check(r.id) || (r.phase as string) === 'exited') return;
+    if (timeoutS > 0) {
+      await this.signal(r, r.stopSignal, false);
+      const exit = await this.waitExit(r.id, timeoutS * 1000);
+      if (exit) return this.applyExit(r.id, exit);
+    }
+    await this.signal(r, 9, true);
+    const exit = await this.waitExit(r.id, KILL_WAIT_MS);
+    if (!exit) throw internal(`StopContainer ${r.id}: still running ${KILL_WAIT_MS / 1000} s after SIGKILL`);
+    await this.applyExit(r.id, exit);
+  }
+
+  private async signal(r: ContainerRecord, signal: number, all: boolean): Promise<void> {
+    try {
+      await this.runtime.kill(r.id, signal, all);
+    } catch (err) {
+      // The process may be gone already; the exit file says so, else the failure stands.
+      if (this.readExit(r.id)) return;
+      throw internal(`StopContainer ${r.id}: ${errorText(err)}`);
+    }
+  }
+
+  private readExit(id: string): ExitFile | undefined {
+    return readExitFile(this.layout.exitFile(id));
+  }
+
+  private waitExit(id: string, timeoutMs: number): Promise<ExitFile | undefined> {
+    const already = this.readExit(id);
+    if (already) return Promise.resolve(already);
+    return new Promise((resolve) => {
+      const list = this.exitWaiters.get(id) ?? [];
+      const done = (exit: ExitFile | undefined): void => {
+        clearTimeout(timer);
+        const l = this.exitWaiters.get(id);
+        if (l) {
+          const i = l.indexOf(waiter);
+          if (i >= 0) l.splice(i, 1);
+          if (l.length === 0) this.exitWaiters.delete(id);
+        }
+        resolve(exit);
+      };
+      const waiter = (exit: ExitFile): void => done(exit);
+      const timer = setTimeout(() => done(this.readExit(id)), timeoutMs);
+      list.push(waiter);
+      this.exitWaiters.set(id, list);
+    });
+  }
+
+  private onExitFile(id: string, exit: ExitFile): void {
+    for (const w of [...(this.exitWaiters.get(id) ?? [])]) w(exit);
+    void this.locks.run(id, () => this.applyExit(id, exit)).catch((err: unknown) => this.deps.log.error({ id, err: errorText(err) }, 'recording a container exit'));
+  }
+
+  /** Records the exit once (idempotent): EXITED with code, time and reason; STOPPED event. */
+  private async applyExit(id: string, exit: ExitFile, message = ''): Promise<void> {
+    const e = this.entries.get(id);
+    if (!e) return;
+    const r = e.record;
+    if (r.phase !== 'created' && r.phase !== 'running') return;
+    this.watcher.forget(id);
+    r.phase = 'exited';
+    r.exit = {
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      finishedAt: exit.exitedAtNs,
+      oomKilled: exit.oomKilled,
+      reason: exitReason(exit.exitCode, exit.oomKilled),
+      message,
+    };
+    await this.store.write(r);
+    this.publish(e, ContainerEventType.CONTAINER_STOPPED_EVENT);
+  }
+
+  // ---- remove ----
+
+  async remove(id: string): Promise<void> {
+    let e: ContainerEntry;
+    try {
+      e = this.entry(id);
+    } catch (err) {
+      if (err instanceof CriError && err.kind === 'NotFound') return;
+      throw err;
+    }
+    await this.locks.run(e.record.id, async () => {
+      if (!this.entries.has(e.record.id)) return;
+      await this.stopLocked(e, 0);
+      const r = e.record;
+      r.phase = 'removing';
+      await this.store.write(r);
+      await this.teardown(r);
+      this.entries.delete(r.id);
+      const md = e.config.metadata;
+      if (md) this.names.release(ContainerNames.key(r.podId, md.name, md.attempt), r.id);
+      this.publish(e, ContainerEventType.CONTAINER_DELETED_EVENT);
+    });
+  }
+
+  /**
+   * Removes everything a container has on the host, whatever state it got to: monitor, runtime
+   * state and cgroup, rootfs mount, layer hold, files, record. Safe to repeat.
+   */
+  private async teardown(r: ContainerRecord): Promise<void> {
+    const L = this.layout;
+    this.watcher.forget(r.id);
+    const monitorPid = r.monitorPid ?? readPid(L.monitorPidFile(r.id));
+    await this.runtime.delete(r.id, true);
+    if (monitorPid !== undefined && isMonitorOf(monitorPid, r.id)) {
+      try {
+        process.kill(monitorPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    destroyRootfs(L.rootfs(r.id), L.upper(r.id), L.work(r.id));
+    await this.deps.images.releaseLayers(r.id);
+    for (const p of [L.exitFile(r.id), L.attachSocket(r.id), L.runFiles(r.id)]) rmSync(p, { recursive: true, force: true });
+    await this.store.remove(r.id);
+  }
+
+  // ---- pod hooks ----
+
+  async stopPodContainers(podId: string): Promise<void> {
+    const ids = [...this.entries.values()].filter((e) => e.record.podId === podId).map((e) => e.record.id);
+    await Promise.all(ids.map((id) => this.stop(id, 0).catch((err: unknown) => {
+      if (!(err instanceof CriError && err.kind === 'NotFound')) throw err;
+    })));
+  }
+
+  async removePodContainers(podId: string): Promise<void> {
+    const ids = [...this.entries.values()].filter((e) => e.record.podId === podId).map((e) => e.record.id);
+    await Promise.all(ids.map((id) => this.remove(id)));
+  }
+
+  // ---- resources, logs, exec ----
+
+  async updateResources(id: string, resources: LinuxContainerResources | undefined): Promise<void> {
+    const e = this.entry(id);
+    if (!resources) return;
+    const oci = ociResources(resources);
+    await this.locks.run(e.record.id, async () => {
+      const r = e.record;
+      if (r.phase !== 'created' && r.phase !== 'running') throw failedPrecondition(`container ${r.id} is ${r.phase}: resources can only change while it exists`);
+      try {
+        cgroupUpdate(r.cgroupsPath, oci as Record<string, unknown>);
+      } catch (err) {
+        throw invalidArgument(`UpdateContainerResources ${r.id}: ${errorText(err)}`);
+      }
+      e.resources = resources;
+      r.resources = encodeResources(resources);
+      await this.store.write(r);
+    });
+  }
+
+  async reopenLog(id: string): Promise<void> {
+    const e = this.entry(id);
+    if (e.record.phase !== 'running') throw failedPrecondition(`container ${e.record.id} is not running: its log cannot be reopened`);
+    try {
+      await monitorRequest(this.layout.attachSocket(e.record.id), REQ_REOPEN_LOG);
+    } catch (err) {
+      throw internal(`ReopenContainerLog ${e.record.id}: ${errorText(err)}`);
+    }
+  }
+
+  async execSync(id: string, cmd: string[], timeoutS: number, signal?: AbortSignal): Promise<ExecSyncResult> {
+    const e = this.entry(id);
+    if (cmd.length === 0) throw invalidArgument('ExecSync: cmd is empty');
+    if (e.record.phase !== 'running') throw failedPrecondition(`container ${e.record.id} is not running (${e.record.phase}): cannot exec in it`);
+    return execSync({
+      runtimeBinary: this.deps.runtimeBinary,
+      runtimeRoot: this.layout.runtimeRoot,
+      containerId: e.record.id,
+      cmd,
+      timeoutMs: timeoutS * 1000,
+      scratchDir: this.layout.runFiles(e.record.id),
+      signal,
+    });
+  }
+
+  // ---- events ----
+
+  subscribe(): Subscription {
+    return this.events.subscribe();
+  }
+
+  private publish(e: ContainerEntry, type: ContainerEventType): void {
+    if (this.events.subscriberCount === 0) return;
+    const sandbox = this.deps.pods.get(e.record.podId);
+    const event: ContainerEventResponse = {
+      containerId: e.record.id,
+      containerEventType: type,
+      createdAt: BigInt(nowNs()),
+      podSandboxStatus: sandbox ? podSandboxStatusOf(sandbox) : undefined,
+      containersStatuses: this.podStatuses(e.record.podId),
+    };
+    this.events.publish(event, ContainerEventType[type]);
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is (still) the monitor of container `id`: pids get reused. */
+export function isMonitorOf(pid: number, id: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(id);
+  } catch {
+    return false;
+  }
+}
+
+function monitorAlive(r: ContainerRecord): boolean {
+  return r.monitorPid !== undefined && isMonitorOf(r.monitorPid, r.id);
+}

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+export interface MonitorLaunch {
+  id: string;
+  bundle: string;
+  exitFile: string;
+  attachSocket: string;
+  containerPidFile: string;
+  monitorPidFile: string;
+  cgroupsPath: string;
+  /** "" for no log. */
+  logPath: string;
+  stdin: boolean;
+  stdinOnce: boolean;
+  tty: boolean;
+}
+
+export interface MonitorStarted {
+  pid: number;
+  monitorPid: number;
+}
+
+/**
+ * Starts shoal-monitor (which detaches, runs `shoal-runtime create` and stays as the container's
+ * parent) and waits for its one-line report on the sync pipe: the container's pid, or an error.
+ */
+export class MonitorLauncher {
+  constructor(
+    private readonly monitorBinary: string,
+    private readonly runtimeBinary: string,
+    private readonly runtimeRoot: string,
+    private readonly createTimeoutS = 60,
+  ) {}
+
+  launch(m: MonitorLaunch): Promise<MonitorStarted> {
+    const args = [
+      '--runtime', this.runtimeBinary,
+      '--runtime-root', this.runtimeRoot,
+      '--bundle', m.bundle,
+      '--id', m.id,
+      '--exit-file', m.exitFile,
+      '--attach-socket', m.attachSocket,
+      '--container-pid-file', m.containerPidFile,
+      '--monitor-pid-file', m.monitorPidFile,
+      '--cgroup-path', m.cgroupsPath,
+      '--create-timeout', String(this.createTimeoutS),
+      '--sync-fd', '3',
+    ];
+    if (m.logPath !== '') args.push('--log-path', m.logPath);
+    if (m.stdin) args.push('--stdin');
+    if (m.stdinOnce) args.push('--stdin-once');
+    if (m.tty) args.push('--tty');
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.monitorBinary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+      const sync = child.stdio[3] as Readable;
+      let line = '';
+      let stderr = '';
+      let settled = false;
+      const finish = (err: Error | undefined, value?: MonitorStarted): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        sync.destroy();
+        child.stderr?.destroy();
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`container ${m.id}: shoal-monitor sent no report within ${this.createTimeoutS + 10} s`)),
+        (this.createTimeoutS + 10) * 1000,
+      );
+      child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+        if (stderr.length < 8192) stderr += s;
+      });
+      child.once('error', (err) => finish(new Error(`container ${m.id}: running shoal-monitor: ${err.message}`)));
+      sync.setEncoding('utf8');
+      sync.on('data', (s: string) => {
+        line += s;
+        const nl = line.indexOf('\n');
+        if (nl < 0) return;
+        let report: { pid?: number; monitor_pid?: number; error?: string };
+        try {
+          report = JSON.parse(line.slice(0, nl)) as typeof report;
+        } catch {
+          return finish(new Error(`container ${m.id}: shoal-monitor sent an unreadable report: ${line.slice(0, nl)}`));
+        }
+        if (report.error !== undefined) return finish(new Error(`container ${m.id}: ${report.error}`));
+        if (typeof report.pid !== 'number' || typeof report.monitor_pid !== 'number') {
+          return finish(new Error(`container ${m.id}: shoal-monitor report lacks pids: ${line.slice(0, nl)}`));
+        }
+        finish(undefined, { pid: report.pid, monitorPid: report.monitor_pid });
+      });
+      sync.on('end', () => {
+        finish(new Error(`container ${m.id}: shoal-monitor exited without a report${stderr ? `: ${stderr.trim()}` : ''}`));
+      });
+      child.unref();
+    });
+  }
+}

@@ -1,0 +1,104 @@
+import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ContainerConfig, LinuxContainerResources } from '../gen/runtime/v1/api';
+import { writeFileAtomic, isAtomicTempName, syncDir } from '../store/atomic';
+import type { ResolvedUser } from './spec/user';
+
+/**
+ * creating: CreateContainer has begun making things; after a restart such a record means the
+ *   daemon died mid-way, and everything it names is torn down.
+ * created / running / exited: the CRI states.
+ * removing: RemoveContainer has begun tearing down; a restart finishes the job.
+ */
+export type ContainerPhase = 'creating' | 'created' | 'running' | 'exited' | 'removing';
+
+export interface ExitInfo {
+  exitCode: number;
+  signal: number;
+  /** Nanoseconds since the epoch, decimal. */
+  finishedAt: string;
+  oomKilled: boolean;
+  reason: string;
+  message: string;
+}
+
+/** The durable record of one container: `<root>/containers/<id>/record.json`. */
+export interface ContainerRecord {
+  id: string;
+  podId: string;
+  phase: ContainerPhase;
+  /** ContainerConfig in protobuf wire form, base64: exact and independent of any JSON mapping. */
+  config: string;
+  /** The image as the request named it, and its resolved id (config digest). */
+  imageName: string;
+  imageId: string;
+  /** Nanoseconds since the epoch, decimal; "0" until it happened. */
+  createdAt: string;
+  startedAt: string;
+  /** Absolute path of the CRI log ("" when the pod has no log directory). */
+  logPath: string;
+  user: ResolvedUser;
+  stopSignal: number;
+  cgroupsPath: string;
+  /** LinuxContainerResources in wire form, base64: the last applied values. */
+  resources: string;
+  /** Set once the monitor reported the container's process. */
+  pid?: number;
+  monitorPid?: number;
+  exit?: ExitInfo;
+}
+
+export function encodeConfig(config: ContainerConfig): string {
+  return Buffer.from(ContainerConfig.encode(config).finish()).toString('base64');
+}
+
+export function decodeConfig(text: string): ContainerConfig {
+  return ContainerConfig.decode(Buffer.from(text, 'base64'));
+}
+
+export function encodeResources(r: LinuxContainerResources | undefined): string {
+  return Buffer.from(LinuxContainerResources.encode(r ?? LinuxContainerResources.fromPartial({})).finish()).toString('base64');
+}
+
+export function decodeResources(text: string): LinuxContainerResources {
+  return LinuxContainerResources.decode(Buffer.from(text, 'base64'));
+}
+
+/** Container records on disk, one directory per container (its bundle and overlay live there too). */
+export class ContainerStore {
+  readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = join(root, 'containers');
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  async write(record: ContainerRecord): Promise<void> {
+    await writeFileAtomic(join(this.containerDir(record.id), 'record.json'), JSON.stringify(record));
+  }
+
+  /** Removes the container's whole directory (callers unmount the rootfs first). */
+  async remove(id: string): Promise<void> {
+    rmSync(this.containerDir(id), { recursive: true, force: true });
+    await syncDir(this.dir);
+  }
+
+  /** Every record on disk; directories without a readable record are reported to `onBad`. */
+  loadAll(onBad: (dir: string, err: unknown) => void): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const dir = join(this.dir, name);
+      try {
+        for (const f of readdirSync(dir)) if (isAtomicTempName(f)) rmSync(join(dir, f), { force: true });
+        out.push(JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')) as ContainerRecord);
+      } catch (err) {
+        onBad(dir, err);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,43 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { lastErrno, mount, umount2, syscallError, MNT_DETACH } from '../native/libc';
+import { readMountInfo } from './mountinfo';
+
+/** mount(2)'s data argument is one page. */
+const MAX_MOUNT_DATA = 4095;
+const EINVAL = 22;
+const ENOENT = 2;
+
+/**
+ * The container's writable root: an overlay of the image's layers (top first) under a private
+ * upper directory. `lowerDirs` must exist; upper and work are created here.
+ */
+export function mountRootfs(target: string, lowerDirs: readonly string[], upper: string, work: string): void {
+  if (lowerDirs.length === 0) throw new Error(`mount rootfs ${target}: the image has no layers`);
+  for (const d of [target, upper, work]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  const data = `lowerdir=${lowerDirs.join(':')},upperdir=${upper},workdir=${work}`;
+  if (data.length > MAX_MOUNT_DATA) {
+    throw new Error(`mount rootfs ${target}: ${lowerDirs.length} layers make overlay options longer than ${MAX_MOUNT_DATA} bytes`);
+  }
+  if (mount('overlay', target, 'overlay', 0, data) !== 0) throw syscallError(`mount overlay rootfs on ${target}`);
+}
+
+/** Unmounts every mount at or below the rootfs (lazily); absent or not mounted is fine. */
+export function unmountRootfs(target: string): void {
+  const prefix = `${target}/`;
+  const points = readMountInfo()
+    .map((m) => m.mountPoint)
+    .filter((p) => p === target || p.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    if (umount2(p, MNT_DETACH) !== 0) {
+      const errno = lastErrno();
+      if (errno !== EINVAL && errno !== ENOENT) throw syscallError(`unmount ${p}`, errno);
+    }
+  }
+}
+
+/** Unmounts the rootfs and removes the writable layer. */
+export function destroyRootfs(target: string, upper: string, work: string): void {
+  unmountRootfs(target);
+  for (const d of [upper, work, target]) rmSync(d, { recursive: true, force: true });
+}

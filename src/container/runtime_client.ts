@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { runProcess, type RunResult } from './process_run';
+
+/** What the runtime reported for a container (`state`), the fields the daemon reads. */
+export interface RuntimeState {
+  status: string;
+  pid: number;
+}
+
+export class RuntimeError extends Error {
+  constructor(
+    message: string,
+    readonly result?: RunResult,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * shoal-runtime's command line, run with a timeout and its stderr in every error. One instance
+ * per daemon, bound to the runtime's state root.
+ */
+export class RuntimeClient {
+  constructor(
+    readonly binary: string,
+    readonly root: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  private async run(args: string[], what: string): Promise<RunResult> {
+    const result = await runProcess(this.binary, ['--root', this.root, ...args], this.timeoutMs);
+    if (result.code !== 0) {
+      const said = (result.stderr || result.stdout).trim();
+      throw new RuntimeError(`${what}: shoal-runtime ${args[0]} exited ${result.code ?? result.signal}${said ? `: ${said}` : ''}`, result);
+    }
+    return result;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id], `start container ${id}`);
+  }
+
+  /** Sends `signal` to the container's process (all its processes with `all`). */
+  async kill(id: string, signal: number, all = false): Promise<void> {
+    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)], `signal ${signal} to container ${id}`);
+  }
+
+  /** Removes the runtime's state (and the container's cgroup); `force` kills what still runs. */
+  async delete(id: string, force: boolean): Promise<void> {
+    try {
+      await this.run(['delete', ...(force ? ['--force'] : []), id], `delete container ${id}`);
+    } catch (err) {
+      // Already gone is what delete wants.
+      if (err instanceof RuntimeError && /does not exist|not found|no such/i.test(err.message)) return;
+      throw err;
+    }
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    try {
+      const r = await this.run(['state', id], `state of container ${id}`);
+      return JSON.parse(r.stdout) as RuntimeState;
+    } catch (err) {
+      if (err instanceof RuntimeError && /does not exist|not found|no such/i.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  /** `exec` as a child of the caller (ExecSync), with pipes for stdio. */
+  spawnExec(id: string, args: readonly string[], pidFile: string) {
+    return spawn(this.binary, ['--root', this.root, 'exec', '--pid-file', pidFile, id, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+}
