@@ -117,6 +117,11 @@ export class ImageManager {
     return this.layout.dir;
   }
 
+  /** The daemon's state root the store was opened under (config.root). */
+  get stateRoot(): string {
+    return this.options.root;
+  }
+
   // ---- queries ----
 
   async list(): Promise<ImageRecord[]> {
@@ -375,6 +380,11 @@ export class ImageManager {
       }
     }
     return { mountpoint: this.layout.dir, usedBytes, inodesUsed, timestampNs: BigInt(Date.now()) * 1_000_000n };
+  }
+
+  /** A staging path in the store's tmp dir (same filesystem: commits are renames). */
+  tempPath(label: string): string {
+    return this.layout.tempPath(label);
   }
 
   /** Stage/commit access for the importer. */

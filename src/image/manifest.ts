@@ -36,6 +36,7 @@ export interface Descriptor {
   digest: string;
   size: number;
   platform?: Platform;
+  annotations?: Record<string, string>;
 }
 
 export interface ImageManifest {
@@ -95,6 +96,7 @@ function descriptor(value: unknown, what: string): Descriptor {
   if (typeof d.mediaType !== 'string') throw invalidArgument(`${what} has no mediaType`);
   const result: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
   if (d.platform && typeof d.platform === 'object') result.platform = d.platform;
+  if (d.annotations && typeof d.annotations === 'object') result.annotations = d.annotations;
   return result;
 }
 
