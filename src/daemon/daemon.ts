@@ -16,6 +16,7 @@ import { sandboxHandlers } from '../server/sandbox_handlers';
 import { createStatsService } from '../stats';
 import { ManagedStatsSource } from '../server/stats/source';
 import { statsHandlers } from '../server/stats_handlers';
+import { containerStatsViews } from '../server/stats/container_views';
 import { ImageManager } from '../image/manager';
 import { ContainerManager } from '../container/manager';
 import { readHostFacts } from '../container/host_facts';
@@ -79,6 +80,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       removePodContainers: (podId) => containers.removePodContainers(podId),
       containerStatuses: async (podId) => containers.podStatuses(podId),
     });
+    statsSource.setContainers(containerStatsViews(containers));
     server.addService<RuntimeServiceServer>(
       'RuntimeService',
       RuntimeServiceService,
