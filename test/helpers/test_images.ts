@@ -26,7 +26,9 @@ export interface TarEntry {
 export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const ended = new Promise<void>((resolve, reject) => {
     pack.on('end', () => resolve());
     pack.on('error', reject);
@@ -48,7 +50,9 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
         pax: e.pax,
         size: type === 'file' ? (body?.length ?? 0) : 0,
       };
-      pack.entry(header, type === 'file' ? (body ?? Buffer.alloc(0)) : undefined, (err) => (err ? reject(err) : resolve()));
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (type === 'file') pack.entry(header, body ?? Buffer.alloc(0), done);
+      else pack.entry(header, done);
     });
   }
   pack.finalize();
