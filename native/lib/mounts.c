@@ -26,7 +26,23 @@ int fs_open_in_root(int rootfd, const char *path, int flags, struct sh_err *e) {
   return fd;
 }
 
-int fs_mkpath_in_root(int rootfd, const char *path, int dir, struct sh_err *e) {
+static int mkpath_depth(int rootfd, const char *path, int dir, int depth, struct sh_err *e);
+
+/* A component that exists as a dangling symlink: create what it points to (inside the rootfs, since
+ * every lookup is RESOLVE_IN_ROOT) and continue with the rest of the path. */
+static int follow_dangling(int rootfd, int parent, const char *prefix_dir, const char *name, const char *rest, int dir,
+                           int depth, struct sh_err *e) {
+  char link[4096], next[8192];
+  ssize_t n = readlinkat(parent, name, link, sizeof link - 1);
+  if (n < 0) return sh_errno(e, errno, "mount target: %s/%s exists but cannot be created or opened", prefix_dir, name);
+  link[n] = 0;
+  if (link[0] == '/') snprintf(next, sizeof next, "%s%s%s", link, rest ? "/" : "", rest ? rest : "");
+  else snprintf(next, sizeof next, "%s/%s%s%s", prefix_dir, link, rest ? "/" : "", rest ? rest : "");
+  return mkpath_depth(rootfd, next, dir, depth + 1, e);
+}
+
+static int mkpath_depth(int rootfd, const char *path, int dir, int depth, struct sh_err *e) {
+  if (depth > 40) return sh_errf(e, "mount target %s: too many levels of symbolic links", path);
   char prefix[4096];
   int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
   if (parent < 0) return sh_errno(e, errno, "dup rootfs fd");
@@ -46,6 +62,8 @@ int fs_mkpath_in_root(int rootfd, const char *path, int dir, struct sh_err *e) {
       close(parent);
       return sh_errf(e, "mount target %s: path too long", path);
     }
+    char prefix_dir[4096];
+    snprintf(prefix_dir, sizeof prefix_dir, "%.*s", (int)plen, prefix);
     prefix[plen++] = '/';
     memcpy(prefix + plen, p, n);
     plen += n;
@@ -62,7 +80,13 @@ int fs_mkpath_in_root(int rootfd, const char *path, int dir, struct sh_err *e) {
       } else {
         r = mkdirat(parent, name, 0755);
       }
-      if (r < 0 && errno != EEXIST) {
+      if (r < 0 && errno == EEXIST) {
+        const char *rest = s ? s + strspn(s, "/") : NULL;
+        int fd2 = follow_dangling(rootfd, parent, prefix_dir, name, rest && *rest ? rest : NULL, dir, depth, e);
+        close(parent);
+        return fd2;
+      }
+      if (r < 0) {
         int err = errno;
         close(parent);
         return sh_errno(e, err, "create mount target %s in rootfs", prefix);
@@ -82,6 +106,10 @@ int fs_mkpath_in_root(int rootfd, const char *path, int dir, struct sh_err *e) {
     p = s + 1;
   }
   return parent;
+}
+
+int fs_mkpath_in_root(int rootfd, const char *path, int dir, struct sh_err *e) {
+  return mkpath_depth(rootfd, path, dir, 0, e);
 }
 
 struct mopt {
