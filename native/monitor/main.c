@@ -385,6 +385,8 @@ int main(int argc, char **argv) {
     int n = snprintf(pidline, sizeof pidline, "%d\n", (int)monitor_pid);
     if (mon_write_file_atomic(opt.monitor_pid_file, pidline, (size_t)n, 0644, err, sizeof err) < 0) fail("%s", err);
   }
+  /* A stale exit file would announce an exit that has not happened. */
+  if (unlink(opt.exit_file) < 0 && errno != ENOENT) fail("removing stale exit file %s: %s", opt.exit_file, strerror(errno));
   if (crilog_open(opt.log_path, err, sizeof err) < 0) fail("%s", err);
   if (attach_listen(opt.attach_socket, &hooks, opt.stdin_once, err, sizeof err) < 0) fail("%s", err);
   if (stdio_setup(&sio, &opt, err, sizeof err) < 0) fail("%s", err);
