@@ -27,7 +27,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   const resources = config.linux?.resources;
   const ipcMode = sc?.namespaceOptions?.ipc ?? NamespaceMode.POD;
 
-  const capabilities = capabilitySets(sc?.capabilities, privileged);
+  const capabilities = capabilitySets(sc?.capabilities, privileged, host.boundingCaps);
   const seccomp = seccompFor(sc, capabilities.bounding);
   const apparmorProfile = apparmorFor(sc, host.apparmorEnabled);
   const mounts = planMounts(config, pod, sc, ipcMode);

@@ -33,17 +33,24 @@ const isAll = (name: string): boolean => name.trim().toUpperCase() === 'ALL';
  * The capability sets of the container's process. Drops apply before adds, so "drop ALL, add X"
  * leaves exactly X, as kubelet users expect. Privileged containers get every capability.
  */
-export function capabilitySets(caps: Capability | undefined, privileged: boolean): OciCapabilities {
+export function capabilitySets(caps: Capability | undefined, privileged: boolean, available: readonly string[] = ALL_CAPABILITIES): OciCapabilities {
+  // "All" means all this host can grant: the daemon's own bounding set caps what a child may hold.
+  const all = ALL_CAPABILITIES.filter((c) => available.includes(c));
   let set: string[];
   if (privileged) {
-    set = [...ALL_CAPABILITIES];
+    set = all;
   } else {
     const drops = caps?.dropCapabilities ?? [];
     const adds = caps?.addCapabilities ?? [];
-    const current = new Set<string>(drops.some(isAll) ? [] : DEFAULT_CAPABILITIES);
+    const current = new Set<string>(drops.some(isAll) ? [] : DEFAULT_CAPABILITIES.filter((c) => available.includes(c)));
     for (const d of drops) if (!isAll(d)) current.delete(canonical(d, 'capabilities.drop_capabilities'));
-    if (adds.some(isAll)) for (const c of ALL_CAPABILITIES) current.add(c);
-    for (const a of adds) if (!isAll(a)) current.add(canonical(a, 'capabilities.add_capabilities'));
+    if (adds.some(isAll)) for (const c of all) current.add(c);
+    for (const a of adds) {
+      if (isAll(a)) continue;
+      const cap = canonical(a, 'capabilities.add_capabilities');
+      if (!available.includes(cap)) throw invalidArgument(`capabilities.add_capabilities: ${cap} is not in this host's bounding set`);
+      current.add(cap);
+    }
     set = ALL_CAPABILITIES.filter((c) => current.has(c));
   }
   const ambient = (caps?.addAmbientCapabilities ?? []).map((a) => canonical(a, 'capabilities.add_ambient_capabilities'));

@@ -42,6 +42,8 @@ export interface HostFacts {
   apparmorEnabled: boolean;
   /** Whether the cgroup namespace is worth creating (unified cgroup v2 host). */
   cgroupV2: boolean;
+  /** Capabilities the daemon may pass on (its bounding set); undefined = every known one. */
+  boundingCaps?: readonly string[];
 }
 
 export interface SpecInput {
