@@ -1,0 +1,155 @@
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCgroupLayout } from '../../src/cgroup/layout';
+import { codeOf } from '../helpers/cri_client';
+import { REPO } from '../helpers/daemon';
+import { execSync } from '../../src/container/exec_sync';
+import { containerEnv, createContainer, logLines, runPod, runToExit, status, waitExited, waitFor, type ContainerEnv } from './env';
+
+let env: ContainerEnv;
+let pod: Awaited<ReturnType<typeof runPod>>;
+
+beforeAll(async () => {
+  env = await containerEnv();
+  pod = await runPod(env.daemon);
+});
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+const res = (over: Record<string, unknown>) => ({ resources: over });
+
+function cgroupFile(controller: string, cgroupsPath: string, file: string): string {
+  const layout = readCgroupLayout();
+  return readFileSync(join(layout.v1[controller], cgroupsPath, file), 'utf8').trim();
+}
+
+async function running(spec: Parameters<typeof createContainer>[2]): Promise<{ id: string; info: { pid: number; cgroupsPath: string } }> {
+  const id = await createContainer(env, pod, spec);
+  await env.daemon.client.runtime('StartContainer', { container_id: id });
+  const info = JSON.parse((await status(env.daemon, id, true)).info.info as string) as { pid: number; cgroupsPath: string };
+  return { id, info };
+}
+
+test('resources land in the cgroup and oom_score_adj in the process; UpdateContainerResources changes the live cgroup', async () => {
+  const { id, info } = await running({
+    command: ['/bin/sh', '-c', 'cat /proc/self/oom_score_adj; sleep 1000'],
+    linux: res({ cpu_period: '100000', cpu_quota: '50000', cpu_shares: '512', memory_limit_in_bytes: String(64 << 20), oom_score_adj: '500', cpuset_cpus: '0' }),
+  });
+  expect(cgroupFile('memory', info.cgroupsPath, 'memory.limit_in_bytes')).toBe(String(64 << 20));
+  expect(cgroupFile('cpu', info.cgroupsPath, 'cpu.cfs_quota_us')).toBe('50000');
+  expect(cgroupFile('cpu', info.cgroupsPath, 'cpu.shares')).toBe('512');
+  expect(cgroupFile('cpuset', info.cgroupsPath, 'cpuset.cpus')).toBe('0');
+  expect(readFileSync(`/proc/${info.pid}/oom_score_adj`, 'utf8').trim()).toBe('500');
+
+  await env.daemon.client.runtime('UpdateContainerResources', { container_id: id, linux: { memory_limit_in_bytes: String(96 << 20), cpu_quota: '20000', cpu_period: '100000' } });
+  expect(cgroupFile('memory', info.cgroupsPath, 'memory.limit_in_bytes')).toBe(String(96 << 20));
+  expect(cgroupFile('cpu', info.cgroupsPath, 'cpu.cfs_quota_us')).toBe('20000');
+  expect((await status(env.daemon, id)).status.resources.linux.memory_limit_in_bytes).toBe(String(96 << 20));
+  const bad = await env.daemon.client.runtime('UpdateContainerResources', { container_id: id, linux: { cpuset_cpus: 'zzz' } }).catch((e: unknown) => e);
+  expect(codeOf(bad)).toBe('INVALID_ARGUMENT');
+  expect(cgroupFile('memory', info.cgroupsPath, 'memory.limit_in_bytes')).toBe(String(96 << 20));
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
+test('an OOM kill under a tiny memory limit is reported as OOMKilled', async () => {
+  const limit = String(16 << 20);
+  const r = await runToExit(env, pod, { command: ['/bin/sh', '-c', 'tail /dev/zero'], linux: res({ memory_limit_in_bytes: limit, memory_swap_limit_in_bytes: limit }) });
+  expect(r.exitCode).toBe(137);
+  expect(r.status.reason).toBe('OOMKilled');
+  await env.daemon.client.runtime('RemoveContainer', { container_id: r.id });
+});
+
+test('logs: a 40 KiB line is split into P records ending with F; ReopenContainerLog after rotation', async () => {
+  const { id } = await running({ command: ['/bin/sh', '-c', 'head -c 40960 /dev/zero | tr "\\0" a; echo; echo first; while [ ! -f /tmp/go ]; do sleep 0.05; done; echo second; sleep 1000'] });
+  const logPath = (await status(env.daemon, id)).status.log_path as string;
+  await waitFor(() => existsSync(logPath) && readFileSync(logPath, 'utf8').includes(' F first'), 10_000, 'first lines');
+  const raw = readFileSync(logPath, 'utf8').split('\n').filter(Boolean);
+  const tags = raw.map((l) => l.split(' ')[2]);
+  expect(tags.slice(0, 3)).toEqual(['P', 'P', 'F']);
+  expect(logLines(raw.join('\n'))[0]).toBe('a'.repeat(40960));
+  renameSync(logPath, `${logPath}.1`);
+  await env.daemon.client.runtime('ReopenContainerLog', { container_id: id });
+  await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', ': > /tmp/go'], timeout: '10' });
+  await waitFor(() => existsSync(logPath) && readFileSync(logPath, 'utf8').includes(' F second'), 10_000, 'the line after reopen');
+  expect(logLines(readFileSync(logPath, 'utf8'))).toEqual(['second']);
+  await env.daemon.client.runtime('StopContainer', { container_id: id, timeout: '0' });
+  const notRunning = await env.daemon.client.runtime('ReopenContainerLog', { container_id: id }).catch((e: unknown) => e);
+  expect(codeOf(notRunning)).toBe('FAILED_PRECONDITION');
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
+test('ExecSync: output, exit code, runs as the container (namespaces, cgroup, user)', async () => {
+  const { id, info } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'], linux: { security_context: { run_as_user: { value: '1000' } } } });
+  const r = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'id -u; echo err >&2; cat /proc/1/cmdline | tr "\\0" " "; exit 3'], timeout: '10' });
+  expect(r.exit_code).toBe(3);
+  expect(Buffer.from(r.stdout).toString()).toBe('1000\nsleep 1000 ');
+  expect(Buffer.from(r.stderr).toString()).toBe('err\n');
+  // The exec ran in the container's cgroup: its pid was listed there.
+  const procs = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['cat', '/proc/self/cgroup'], timeout: '10' });
+  expect(Buffer.from(procs.stdout).toString()).toContain(info.cgroupsPath);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
+test('ExecSync: a timeout is DeadlineExceeded and kills the process tree', async () => {
+  const { id, info } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
+  const err = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 777 & sleep 778'], timeout: '1' }).catch((e: unknown) => e);
+  expect(codeOf(err)).toBe('DEADLINE_EXCEEDED');
+  const { readdirSync } = await import('node:fs');
+  const leftovers = (): string[] =>
+    readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return /sleep\0(777|778)/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+  await waitFor(() => leftovers().length === 0, 5000, 'exec processes to be gone');
+  expect(existsSync(`/proc/${info.pid}`)).toBe(true);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
+test('ExecSync returns when the process exits even if a background child holds stdout', async () => {
+  const { id } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
+  const r = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 100 & echo started'], timeout: '30' });
+  expect(r.exit_code).toBe(0);
+  expect(Buffer.from(r.stdout).toString()).toBe('started\n');
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
+test('ExecSync output is capped at 16 MiB per stream', async () => {
+  const { id } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
+  // Straight through the exec path (two full 16 MiB streams exceed the daemon's gRPC message
+  // limit, which is the server's to set).
+  const r = await execSync({
+    runtimeBinary: join(REPO, 'bin/shoal-runtime'),
+    runtimeRoot: join(env.daemon.runDir, 'runtime'),
+    containerId: id,
+    cmd: ['/bin/sh', '-c', 'head -c 20000000 /dev/zero; head -c 17000000 /dev/zero >&2; exit 4'],
+    timeoutMs: 60_000,
+    scratchDir: join(env.daemon.dir, 'exec-scratch'),
+  });
+  expect(r.exitCode).toBe(4);
+  expect(r.stdout.length).toBe(16 * 1024 * 1024);
+  expect(r.stderr.length).toBe(16 * 1024 * 1024);
+  const stopped = await createContainer(env, pod, { command: ['true'] });
+  const e = await env.daemon.client.runtime('ExecSync', { container_id: stopped, cmd: ['true'], timeout: '5' }).catch((x: unknown) => x);
+  expect(codeOf(e)).toBe('FAILED_PRECONDITION');
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+  await env.daemon.client.runtime('RemoveContainer', { container_id: stopped });
+});
+
+test('stop signal from the image STOPSIGNAL and from the config', async () => {
+  const img = await env.addImage('stopsig', { stopSignal: 'SIGUSR1', cmd: ['/bin/sh', '-c', 'trap "exit 11" USR1; trap "exit 12" USR2; while true; do sleep 0.05; done'] });
+  const a = await createContainer(env, pod, { image: img.ref });
+  expect((await status(env.daemon, a)).status.stop_signal).toBe('SIGUSR1');
+  await env.daemon.client.runtime('StartContainer', { container_id: a });
+  await env.daemon.client.runtime('StopContainer', { container_id: a, timeout: '10' });
+  expect((await waitExited(env.daemon, a)).exit_code).toBe(11);
+  const b = await createContainer(env, pod, { image: img.ref, stopSignal: 'SIGUSR2' });
+  await env.daemon.client.runtime('StartContainer', { container_id: b });
+  await env.daemon.client.runtime('StopContainer', { container_id: b, timeout: '10' });
+  expect((await waitExited(env.daemon, b)).exit_code).toBe(12);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: a });
+  await env.daemon.client.runtime('RemoveContainer', { container_id: b });
+});
