@@ -1,9 +1,29 @@
 #!/bin/busybox sh
 # PID 1 of the cgroup2 test VM (runs from the initramfs built by test/vm/build.sh).
-# Makes the host's / (shared read-only over 9p) writable with an overlay on tmpfs, gives it the
-# guest's own /proc, /sys, a cgroup2-only /sys/fs/cgroup, /dev, /run and /tmp, chroots into it and
-# runs the job the host left in the results share (job.sh). The job writes its own exit status to
-# the share; this script writes one only when the job could not run, then powers the VM off.
+# Stage 1 makes the host's / (shared read-only over 9p) writable with an overlay on tmpfs, gives it
+# the guest's own /proc, /sys, a cgroup2-only /sys/fs/cgroup, /dev, /run and /tmp, and switches
+# root into it (a chroot would not do: the kernel refuses new user namespaces to a chrooted
+# process). Stage 2, the same script run again from the new root, runs the job the host left in the
+# results share (job.sh) and powers the VM off. The job writes its own exit status to the share;
+# this script writes one only when the job could not run.
+if [ "$1" = stage2 ]; then
+  export PATH=/vm-init/bin
+  # A node's services run in leaf cgroups, never in the root (systemd puts them under
+  # system.slice): do the same so the runtime meets the no-internal-processes rule as on a node.
+  mkdir -p /sys/fs/cgroup/vm.slice
+  echo $$ >/sys/fs/cgroup/vm.slice/cgroup.procs || echo "vm-init: cannot move into vm.slice"
+  echo "vm-init: cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+  echo "vm-init: running the job"
+  # In the background, so that this shell, PID 1, reaps the orphans the tests leave while it waits.
+  /bin/bash /vm-results/job.sh &
+  wait $!
+  rc=$?
+  echo "vm-init: job exited with $rc"
+  [ -s /vm-results/status ] || echo "$rc" >/vm-results/status
+  sync
+  poweroff -f
+fi
+
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -56,16 +76,10 @@ done
 chmod 1777 /newroot/tmp
 ip link set lo up
 
-# A node's services run in leaf cgroups, never in the root (systemd puts them under
-# system.slice): do the same so the runtime meets the no-internal-processes rule as on a node.
-mkdir -p /newroot/sys/fs/cgroup/vm.slice
-echo $$ >/newroot/sys/fs/cgroup/vm.slice/cgroup.procs || say "cannot move into vm.slice"
-
-say "cgroup2 controllers: $(cat /newroot/sys/fs/cgroup/cgroup.controllers)"
-say "running the job"
-chroot /newroot /bin/bash /vm-results/job.sh
-rc=$?
-say "job exited with $rc"
-[ -s /newroot/vm-results/status ] || echo "$rc" >/newroot/vm-results/status
-sync
-poweroff -f
+# Stage 2 runs from the new root with this busybox (the host's may be missing or different).
+mkdir -p /newroot/vm-init/bin
+cp /bin/busybox /newroot/vm-init/busybox
+cp /init /newroot/vm-init/init
+/newroot/vm-init/busybox --install -s /newroot/vm-init/bin 2>/dev/null
+for applet in /newroot/vm-init/bin/*; do ln -sf /vm-init/busybox "$applet"; done
+exec switch_root /newroot /vm-init/busybox sh /vm-init/init stage2
