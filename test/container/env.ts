@@ -204,3 +204,48 @@ export function logLines(log: string, stream?: 'stdout' | 'stderr'): string[] {
 }
 
 export { waitFor };
+
+/** What is left on the host of containers `ids` (all empty = nothing leaked). */
+export function containerLeaks(daemon: TestDaemon, ids: string[]): Record<string, string[]> {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const { readCgroupLayout } = require('../../src/cgroup/layout') as typeof import('../../src/cgroup/layout');
+  const mentions = (s: string): boolean => ids.some((id) => s.includes(id));
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(mentions);
+  const monitors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return mentions(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+  const layout = readCgroupLayout();
+  const roots = [...new Set([...Object.values(layout.v1), ...(layout.v2Root ? [layout.v2Root] : [])])];
+  const cgroupDirs: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 6 || !fs.existsSync(dir)) return;
+    for (const name of fs.readdirSync(dir)) {
+      const p = join(dir, name);
+      try {
+        if (!fs.statSync(p).isDirectory()) continue;
+      } catch {
+        continue;
+      }
+      if (ids.includes(name)) cgroupDirs.push(p);
+      walk(p, depth + 1);
+    }
+  };
+  for (const r of roots) walk(join(r, daemon.cgroupParent), 0);
+  const listed = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter(mentions).map((n) => join(dir, n)) : []);
+  return {
+    mounts,
+    monitors,
+    cgroupDirs,
+    records: listed(join(daemon.root, 'containers')),
+    runtimeState: listed(join(daemon.runDir, 'runtime')),
+    exitFiles: listed(join(daemon.runDir, 'exits')),
+    sockets: listed(join(daemon.runDir, 'a')),
+    runFiles: listed(join(daemon.runDir, 'containers')),
+  };
+}
+
+export const NO_CONTAINER_LEAKS = { mounts: [], monitors: [], cgroupDirs: [], records: [], runtimeState: [], exitFiles: [], sockets: [], runFiles: [] };
