@@ -68,9 +68,16 @@ static void child_main(struct create_ctx *c) {
   int fd = c->sync[1];
   char payload[64];
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (sync_recv(fd, payload, sizeof payload, &e) != 'G') _exit(1);
-  c->pid = (pid_t)atoi(payload);
   json_t *linux_obj = json_object_get(c->spec, "linux");
+  json_t *hooks = json_object_get(c->spec, "hooks");
+  /* 'G' says: id maps written, moved into the cgroup. Wait for it first when what follows depends on
+   * it (user namespace, cgroup namespace, hooks that need our pid); otherwise set up the mounts
+   * meanwhile and wait just before the process is finished. */
+  int early = c->ns.new_ns[NS_USER] || c->ns.new_ns[NS_CGROUP] || json_object_size(hooks) > 0;
+  if (early) {
+    if (sync_recv(fd, payload, sizeof payload, &e) != 'G') _exit(1);
+    c->pid = (pid_t)atoi(payload);
+  }
 
   if (c->ns.path[NS_USER][0] && ns_join_path(NS_USER, c->ns.path[NS_USER], &e) < 0) child_fail(fd, &e);
   if (c->ns.new_ns[NS_USER] || c->ns.path[NS_USER][0]) {
@@ -90,7 +97,6 @@ static void child_main(struct create_ctx *c) {
     sh_errno(&e, errno, "unshare namespaces 0x%x", unshare_flags);
     child_fail(fd, &e);
   }
-  json_t *hooks = json_object_get(c->spec, "hooks");
   if (json_array_size(json_object_get(hooks, "prestart")) || json_array_size(json_object_get(hooks, "createRuntime"))) {
     if (sync_send(fd, 'N', NULL, &e) < 0 || sync_recv(fd, NULL, 0, &e) != 'H') _exit(1);
   }
@@ -128,6 +134,10 @@ static void child_main(struct create_ctx *c) {
   if (fs_pivot_root(&fs, &e) < 0) child_fail(fd, &e);
   if (fs_finalize(&fs, &e) < 0) child_fail(fd, &e);
   (void)linux_obj;
+  if (!early) {
+    if (sync_recv(fd, payload, sizeof payload, &e) != 'G') _exit(1);
+    c->pid = (pid_t)atoi(payload);
+  }
   if (json_array_size(json_object_get(hooks, "startContainer"))) c->proc.start_hook_state = hook_state(c, "created");
   process_finish(&c->proc);
 }
@@ -172,7 +182,9 @@ static int setup_state_dir(struct create_ctx *c, struct sh_err *e) {
   int r = sh_write_file_atomic(path, txt, strlen(txt), 0600, e);
   free(txt);
   if (r < 0) return -1;
-  if (!c->o->run || c->o->detach) {
+  if (c->o->run && !c->o->detach) {
+    c->proc.gate_fd = -2; /* run: nothing to wait for between set-up and exec */
+  } else {
     snprintf(path, sizeof path, "%s/exec.fifo", c->statedir);
     if (mkfifo(path, 0600) < 0) return sh_errno(e, errno, "create: mkfifo %s", path);
     c->proc.gate_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -271,6 +283,9 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
     }
     if ((c.proc.console_fd = sh_connect_console(o->console_socket, e)) < 0) goto fail;
   }
+  /* The cgroup is made and limited before the clone; only the move of the pid waits for it. */
+  c.cgroup_made = 1;
+  if (cg_create(&c.layout, c.cgroups_path, e) < 0 || cg_apply_plan(&c.layout, c.cgroups_path, &plan, e) < 0) goto fail;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c.sync) < 0) {
     sh_errno(e, errno, "create: socketpair");
     goto fail;
@@ -306,13 +321,16 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   if (c.proc.console_fd >= 0) close(c.proc.console_fd);
   if (c.proc.gate_fd >= 0) close(c.proc.gate_fd);
   if (c.ns.new_ns[NS_USER] && ns_write_id_maps(c.pid, json_object_get(c.spec, "linux"), e) < 0) goto fail;
-  c.cgroup_made = 1;
-  if (cg_create(&c.layout, c.cgroups_path, e) < 0 || cg_apply_plan(&c.layout, c.cgroups_path, &plan, e) < 0 ||
-      cg_enter(&c.layout, c.cgroups_path, c.pid, e) < 0)
-    goto fail;
   char pidbuf[32];
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)c.pid);
-  if (sync_send(c.sync[0], 'G', pidbuf, e) < 0) goto fail;
+  if (cg_enter(&c.layout, c.cgroups_path, c.pid, e) < 0 || sync_send(c.sync[0], 'G', pidbuf, e) < 0) {
+    /* The child may have failed on its own meanwhile: its message says more than ours. */
+    char cmsg[SH_ERRLEN];
+    struct sh_err ignored;
+    if (recv(c.sync[0], cmsg, 0, MSG_PEEK | MSG_DONTWAIT) >= 0 && sync_recv(c.sync[0], cmsg, sizeof cmsg, &ignored) == 'E')
+      sh_errf(e, "%s", cmsg);
+    goto fail;
+  }
   char msg[SH_ERRLEN];
   for (;;) {
     int k = sync_recv(c.sync[0], msg, sizeof msg, e);
@@ -346,7 +364,6 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
     r = 0;
     goto out;
   }
-  if (sync_send(c.sync[0], 'S', NULL, e) < 0) goto fail;
   int k = sync_recv(c.sync[0], msg, sizeof msg, e);
   if (k == 'E') {
     sh_errf(e, "%s", msg);

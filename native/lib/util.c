@@ -71,7 +71,9 @@ int sh_write_file_atomic(const char *path, const char *data, size_t len, mode_t 
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return sh_errno(e, errno, "write %s", tmp);
-  if (sh_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  /* No fsync: the runtime's state describes processes and dies with them; rename alone keeps
+   * readers from ever seeing a partial file. */
+  if (sh_write_all(fd, data, len) < 0) {
     int err = errno;
     close(fd);
     unlink(tmp);

@@ -13,7 +13,7 @@ void sh_unescape_mountinfo(char *s);
 int sh_write_all(int fd, const void *buf, size_t len);
 /* Reads a whole small file into a malloc'd NUL-terminated buffer. */
 char *sh_read_file(const char *path, size_t *len, struct sh_err *e);
-/* Writes a file atomically (temp file, fsync, rename). */
+/* Writes a file atomically for readers (temp file, rename); not fsync'd: runtime state only. */
 int sh_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct sh_err *e);
 /* mkdir -p. */
 int sh_mkdir_p(const char *path, mode_t mode, struct sh_err *e);

@@ -1,0 +1,152 @@
+/**
+ * OCI runtime benchmark: `shoal-runtime run` vs Debian's `crun run` and `runc run` on the same
+ * busybox bundle (process `true`): 50 sequential runs (interleaved round-robin so drift hits all three
+ * alike) and 10 parallel runs, in one invocation. Prints medians, p95 and the ratios; asserts nothing.
+ *
+ * Debian 12's crun (1.8) refuses a hybrid host whose cgroup2 mount has controllers (this one has
+ * hugetlb there), so the benchmark re-executes itself in a private mount namespace with that cgroup2
+ * mount detached: all three runtimes then see the same v1-only layout.
+ *
+ * Run (as root, after `make -C native OUT=$PWD/bin`), from the repository root:
+ *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *     --esModuleInterop --skipLibCheck bench/runtime.ts && \
+ *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/runtime.js [--runs 50] [--parallel 10]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { makeBundle } from '../test/helpers/bundle';
+
+const REPO = process.env.SHOAL_REPO ?? process.cwd();
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const RUNS = opt('--runs', 50);
+const PARALLEL = opt('--parallel', 10);
+const INNER = args.includes('--inner');
+
+interface Runtime {
+  name: string;
+  bin: string;
+  root: string;
+}
+
+function which(bin: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function cgroup2HasControllers(): string | undefined {
+  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup2 /.test(l));
+  const hasV1 = / - cgroup /.test(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (!line || !hasV1) return undefined;
+  const mnt = line.split(' ')[4];
+  return fs.readFileSync(path.join(mnt, 'cgroup.controllers'), 'utf8').trim() ? mnt : undefined;
+}
+
+/** One `run` of the bundle; resolves with the wall time in ms. */
+function runOnce(rt: Runtime, bundle: string, id: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn(rt.bin, ['--root', rt.root, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) reject(new Error(`${rt.name} run ${id} exited ${code}: ${err.trim()}`));
+      else resolve(ms);
+    });
+  });
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const progress = (msg: string) => process.stderr.write(`\r\x1b[K${msg}`);
+
+async function main(): Promise<void> {
+  const unified = cgroup2HasControllers();
+  if (!INNER && unified) {
+    // Same view for every runtime: re-run in a private mount namespace without the cgroup2 mount.
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, ...process.execArgv, __filename, ...args, '--inner'], {
+      stdio: 'inherit',
+      env: { ...process.env, SHOAL_BENCH_DETACH: unified },
+    });
+    process.exit(r.status ?? 1);
+  }
+  if (INNER && process.env.SHOAL_BENCH_DETACH) {
+    const u = spawnSync('umount', [process.env.SHOAL_BENCH_DETACH], { encoding: 'utf8' });
+    if (u.status !== 0) throw new Error(`umount ${process.env.SHOAL_BENCH_DETACH}: ${u.stderr}`);
+  }
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-rt-'));
+  const bundle = makeBundle({ args: ['true'], parent: tmp });
+  const runtimes: Runtime[] = [{ name: 'shoal', bin: path.join(REPO, 'bin/shoal-runtime'), root: path.join(tmp, 'shoal') }];
+  for (const name of ['crun', 'runc']) {
+    const bin = which(name);
+    if (bin) runtimes.push({ name, bin, root: path.join(tmp, name) });
+    else process.stderr.write(`${name} not installed: skipped\n`);
+  }
+  if (!fs.existsSync(runtimes[0].bin)) throw new Error(`${runtimes[0].bin} missing: make -C native OUT=$PWD/bin`);
+  const seq: Record<string, number[]> = {};
+  const par: Record<string, number[]> = {};
+  const parWall: Record<string, number> = {};
+  let n = 0;
+  try {
+    // warm-up: page cache and first-run effects for every runtime
+    for (const rt of runtimes) await runOnce(rt, bundle.dir, `warm-${rt.name}`);
+    for (let i = 0; i < RUNS; i++) {
+      for (const rt of runtimes) {
+        progress(`sequential ${i + 1}/${RUNS} ${rt.name}`);
+        (seq[rt.name] ??= []).push(await runOnce(rt, bundle.dir, `seq-${rt.name}-${n++}`));
+      }
+    }
+    for (const rt of runtimes) {
+      progress(`parallel ${PARALLEL} × ${rt.name}`);
+      const t0 = process.hrtime.bigint();
+      par[rt.name] = await Promise.all(Array.from({ length: PARALLEL }, () => runOnce(rt, bundle.dir, `par-${rt.name}-${n++}`)));
+      parWall[rt.name] = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    progress('');
+    const crun = seq.crun ? median(seq.crun) : NaN;
+    const runc = seq.runc ? median(seq.runc) : NaN;
+    const crunPar = parWall.crun ?? NaN;
+    const runcPar = parWall.runc ?? NaN;
+    console.log(`OCI runtime \`run\` of busybox \`true\` — ${RUNS} sequential, ${PARALLEL} parallel (${os.cpus().length} CPUs${unified ? `, ${unified} detached for crun` : ''})`);
+    console.log('runtime   seq p50 ms  seq p95 ms  par p50 ms  par wall ms  p50 vs crun  p50 vs runc  wall vs crun');
+    for (const rt of runtimes) {
+      const p50 = median(seq[rt.name]);
+      const row = [
+        rt.name.padEnd(8),
+        p50.toFixed(2).padStart(10),
+        quantile(seq[rt.name], 0.95).toFixed(2).padStart(11),
+        median(par[rt.name]).toFixed(2).padStart(11),
+        parWall[rt.name].toFixed(1).padStart(12),
+        `${(p50 / crun).toFixed(2)}×`.padStart(12),
+        `${(p50 / runc).toFixed(2)}×`.padStart(12),
+        `${(parWall[rt.name] / crunPar).toFixed(2)}×`.padStart(13),
+      ];
+      console.log(row.join(' '));
+    }
+    if (!Number.isNaN(runcPar)) void runcPar;
+  } finally {
+    for (const rt of runtimes) {
+      const l = spawnSync(rt.bin, ['--root', rt.root, 'list', '-q'], { encoding: 'utf8' });
+      for (const id of (l.stdout ?? '').split('\n').filter(Boolean)) spawnSync(rt.bin, ['--root', rt.root, 'delete', '--force', id]);
+    }
+    bundle.cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`\n${e.message}\n`);
+  process.exit(1);
+});
