@@ -191,7 +191,7 @@ async function call(pusher: Pusher, repo: string, method: string, path: string, 
   if (auth) headers.Authorization = auth;
   if (contentType) headers['Content-Type'] = contentType;
   const url = path.startsWith('http') ? path : `${pusher.url}${path}`;
-  const res = await fetch(url, { method, headers, body });
+  const res = await fetch(url, { method, headers, body: body ? new Uint8Array(body) : undefined });
   if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
   return res;
 }

@@ -1,4 +1,5 @@
-import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import { constants as fsc, lstatSync, promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -53,11 +54,13 @@ export async function unpackLayer(input: Readable, root: string, options: Unpack
     for await (const entry of extract) {
       // tar-stream entries are streamx readables; Node's stream helpers accept them
       await unpacker.entry(entry.header as Header, entry as unknown as Readable);
+      await unpacker.throttle();
     }
     await feeding;
   } catch (err) {
     extract.destroy();
     input.destroy();
+    await unpacker.drain().catch(() => undefined); // no write may outlive the failed unpack
     throw err;
   }
   await unpacker.finish();
@@ -90,6 +93,12 @@ class Unpacker {
     }
     const base = parts[parts.length - 1];
     const parentParts = parts.slice(0, -1);
+    // Only plain files are written in the background. Anything else (links, dirs, whiteouts,
+    // nodes) and any file touching a path still being written waits for every pending write:
+    // the checks below then see the tree exactly as the archive order made it.
+    const smallFile = (header.type === 'file' || header.type === 'contiguous-file') && !base.startsWith(WHITEOUT_PREFIX);
+    if (!smallFile || this.pendingPaths.has(parts.join('/'))) await this.drain();
+    this.rethrowBackgroundError();
     await this.ensureParents(name, parentParts);
     const parent = join(this.root, ...parentParts);
 
@@ -125,14 +134,19 @@ class Unpacker {
       case 'file':
       case 'contiguous-file': {
         await this.clear(target, rel);
+        if ((header.size ?? 0) <= BACKGROUND_FILE_MAX) {
+          // read the (small) content now, write it on the thread pool while parsing goes on
+          const chunks: Buffer[] = [];
+          for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+          this.writeInBackground(rel, () => writeFile(target, chunks, header));
+          return;
+        }
         const fh = await fsp.open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
         try {
           // iterated rather than piped: Node's pipeline misses the end of tar-stream's
           // (streamx) entry streams when they are empty
           for await (const chunk of body as AsyncIterable<Buffer>) await fh.write(chunk);
-          await fh.chown(owner(header, 'uid'), owner(header, 'gid'));
-          await fh.chmod(header.mode ?? 0o644);
-          await fh.utimes(mtimeOf(header), mtimeOf(header));
+          await finishFile(fh, header);
         } finally {
           await fh.close();
         }
@@ -188,7 +202,47 @@ class Unpacker {
     }
   }
 
+  /** Pending background writes: bounded by count and bytes so memory stays small. */
+  private readonly pending = new Set<Promise<void>>();
+  private readonly pendingPaths = new Set<string>();
+  private pendingBytes = 0;
+  private backgroundError: unknown;
+
+  private writeInBackground(rel: string, write: () => Promise<number>): void {
+    this.pendingPaths.add(rel);
+    let bytes = 0;
+    const job: Promise<void> = write()
+      .then((n) => {
+        bytes = n;
+      })
+      .catch((err: unknown) => {
+        this.backgroundError ??= err;
+      })
+      .finally(() => {
+        this.pending.delete(job);
+        this.pendingPaths.delete(rel);
+        this.pendingBytes -= bytes;
+      });
+    this.pending.add(job);
+  }
+
+  private rethrowBackgroundError(): void {
+    if (this.backgroundError !== undefined) throw this.backgroundError;
+  }
+
+  /** Applies backpressure: waits while too much is in flight. */
+  async throttle(): Promise<void> {
+    while (this.pending.size >= BACKGROUND_MAX_FILES) await Promise.race(this.pending);
+    this.rethrowBackgroundError();
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    this.rethrowBackgroundError();
+  }
+
   async finish(): Promise<void> {
+    await this.drain();
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
       const { path, mtime } = this.dirTimes[i];
       await fsp.lutimes(path, mtime, mtime);
@@ -271,10 +325,42 @@ function mtimeOf(header: Header): Date {
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  return lstatSync(path, { throwIfNoEntry: false });
+}
+
+/** Regular files up to this size are buffered and written on the thread pool, in parallel. */
+const BACKGROUND_FILE_MAX = 4 * 1024 * 1024;
+const BACKGROUND_MAX_FILES = 16;
+
+async function finishFile(fh: FileHandle, header: Header): Promise<void> {
+  await fh.chown(owner(header, 'uid'), owner(header, 'gid'));
+  await fh.chmod(header.mode ?? 0o644); // after chown, which clears setuid/setgid
+  await fh.utimes(mtimeOf(header), mtimeOf(header));
+}
+
+async function writeFile(target: string, chunks: Buffer[], header: Header): Promise<number> {
+  const fh = await fsp.open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  let bytes = 0;
   try {
-    return await fsp.lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    if (chunks.length > 0) {
+      const { bytesWritten } = await fh.writev(chunks);
+      bytes = bytesWritten;
+      const total = chunks.reduce((n, c) => n + c.length, 0);
+      if (bytesWritten !== total) {
+        const rest = Buffer.concat(chunks).subarray(bytesWritten);
+        await fh.write(rest);
+      }
+    }
+    await finishFile(fh, header);
+  } finally {
+    await fh.close();
   }
+  if (header.pax) {
+    for (const [key, value] of Object.entries(header.pax)) {
+      if (!key.startsWith(XATTR_PREFIX)) continue;
+      const xattr = key.slice(XATTR_PREFIX.length);
+      if (!xattr.startsWith('trusted.overlay.')) lsetxattr(target, xattr, Buffer.from(value, 'latin1'));
+    }
+  }
+  return bytes;
 }
