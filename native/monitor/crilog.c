@@ -17,16 +17,18 @@
 
 static const char *const stream_names[2] = {"stdout", "stderr"};
 
+/* Zero-initialised so the buffers live in .bss and cost memory only once touched. */
 static struct {
   const char *path;
-  int fd;
+  int fd; /* valid only while `open` */
+  bool open;
   char stamp[40]; /* timestamp of the chunk being fed */
   unsigned long lost;
   size_t out_len;
   size_t held_len[2];
   char held[2][CRILOG_MAX_CONTENT]; /* start of a line whose newline has not come yet */
   char out[OUT_CAP];
-} lg = {.fd = -1};
+} lg;
 
 static int open_log(const char *path, char *err, size_t errlen) {
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
@@ -41,7 +43,9 @@ int crilog_open(const char *path, char *err, size_t errlen) {
   lg.path = path;
   if (path == NULL) return 0;
   lg.fd = open_log(path, err, errlen);
-  return lg.fd < 0 ? -1 : 0;
+  if (lg.fd < 0) return -1;
+  lg.open = true;
+  return 0;
 }
 
 static void flush_out(void) {
@@ -53,14 +57,37 @@ static void flush_out(void) {
   lg.out_len = 0;
 }
 
+/* Gregorian year, month and day of a count of days since 1970-01-01, computed over 400-year eras
+ * (146097 days each) counted from 0000-03-01 so that the leap day ends a year. Done here rather
+ * than with gmtime_r, which drags the whole time-zone machinery into a static binary. */
+static void civil_from_days(long long days, int *year, unsigned *month, unsigned *day) {
+  days += 719468; /* 0000-03-01 to 1970-01-01 */
+  long long era = (days >= 0 ? days : days - 146096) / 146097;
+  unsigned doe = (unsigned)(days - era * 146097);                             /* day of era */
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;       /* year of era */
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                     /* day of year from March 1 */
+  unsigned mp = (5 * doy + 2) / 153;                                          /* month from March */
+  *day = doy - (153 * mp + 2) / 5 + 1;
+  *month = mp < 10 ? mp + 3 : mp - 9;
+  *year = (int)((long long)yoe + era * 400 + (*month <= 2));
+}
+
 /* RFC 3339 with nanoseconds in UTC, always 9 fraction digits (valid RFC3339Nano input). */
 static void stamp_now(void) {
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(lg.stamp, sizeof lg.stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  long long secs = (long long)ts.tv_sec;
+  long long days = secs / 86400;
+  long long rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days--;
+  }
+  int year;
+  unsigned month, day;
+  civil_from_days(days, &year, &month, &day);
+  snprintf(lg.stamp, sizeof lg.stamp, "%04d-%02u-%02uT%02d:%02d:%02d.%09ldZ", year, month, day, (int)(rem / 3600),
+           (int)(rem / 60 % 60), (int)(rem % 60), ts.tv_nsec);
 }
 
 /* One record whose content is a followed by b. */
@@ -78,7 +105,7 @@ static void emit(enum crilog_stream s, char tag, const char *a, size_t alen, con
 }
 
 void crilog_feed(enum crilog_stream s, const char *data, size_t len) {
-  if (lg.fd < 0 || len == 0) return;
+  if (!lg.open || len == 0) return;
   stamp_now();
   char *held = lg.held[s];
   size_t *hl = &lg.held_len[s];
@@ -110,7 +137,7 @@ void crilog_feed(enum crilog_stream s, const char *data, size_t len) {
 }
 
 void crilog_flush_partial(void) {
-  if (lg.fd < 0) return;
+  if (!lg.open) return;
   stamp_now();
   for (int s = 0; s < 2; s++) {
     if (lg.held_len[s] == 0) continue;
@@ -129,7 +156,7 @@ int crilog_reopen(char *err, size_t errlen) {
   int fd = open_log(lg.path, err, errlen);
   if (fd < 0) return -1;
   flush_out();
-  if (lg.fd >= 0) close(lg.fd);
+  close(lg.fd);
   lg.fd = fd;
   return 0;
 }

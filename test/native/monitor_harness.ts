@@ -11,8 +11,10 @@ import * as path from 'node:path';
 import { makeBundle, type Bundle, type OciSpec } from '../helpers/bundle';
 import { removeCgroupTree } from '../helpers/cleanup';
 
-export const REPO = path.resolve(__dirname, '../..');
-export const MONITOR = path.join(REPO, 'bin/shoal-monitor');
+/** The repository (SHOAL_REPO when this file runs compiled elsewhere, e.g. from bench/). */
+export const REPO = process.env.SHOAL_REPO ?? path.resolve(__dirname, '../..');
+/** SHOAL_MONITOR picks another build of the monitor (the RSS benchmark compares link modes). */
+export const MONITOR = process.env.SHOAL_MONITOR ?? path.join(REPO, 'bin/shoal-monitor');
 /** The OCI runtime the monitor drives (SHOAL_TEST_RUNTIME lets a peer stand in while developing). */
 export const RUNTIME = process.env.SHOAL_TEST_RUNTIME ?? path.join(REPO, 'bin/shoal-runtime');
 
@@ -111,7 +113,7 @@ export async function startMonitored(opts: MonitorOptions): Promise<MonitoredCon
   const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-mon-'));
   const id = `mon-${suffix}`;
-  const cgroupsPath = `/shoal-test-monitor/${id}`;
+  const cgroupsPath = `/shoal-test-${id}`;
   const bundle = makeBundle({
     args: opts.args,
     edit: (spec) => {
@@ -175,6 +177,7 @@ export async function startMonitored(opts: MonitorOptions): Promise<MonitoredCon
     c.spawnedPid = child.pid ?? 0;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => (stderr += `spawn: ${e.message}`));
     const sync = child.stdio[3] as NodeJS.ReadableStream;
     let line: string;
     try {

@@ -14,6 +14,7 @@ describe('shoal-monitor CRI log', () => {
   });
 
   test('splits a 40 KiB line into P records ending with F, tags stdout and stderr, timestamps are RFC3339Nano', async () => {
+    const before = BigInt(Date.now() - 1) * 1000000n;
     const c = await startMonitored({
       args: ['sh', '-c', 'head -c 40960 /dev/zero | tr "\\0" a; echo; echo to-stderr >&2; echo short; printf no-newline'],
     });
@@ -35,7 +36,8 @@ describe('shoal-monitor CRI log', () => {
     expect(joinStream(records, 'stdout')).toBe(`${'a'.repeat(40960)}\nshort\nno-newline`);
     expect(records.filter((r) => r.stream === 'stderr')).toEqual([expect.objectContaining({ tag: 'F', content: 'to-stderr' })]);
 
-    let last = 0n;
+    const after = BigInt(Date.now() + 1) * 1000000n;
+    let last = before;
     for (const r of records) {
       expect(r.time).toMatch(RFC3339_NANO);
       expect(Number.isNaN(Date.parse(r.time.replace(/\.(\d{3})\d{6}Z$/, '.$1Z')))).toBe(false);
@@ -43,6 +45,8 @@ describe('shoal-monitor CRI log', () => {
       expect(ns >= last).toBe(true);
       last = ns;
     }
+    // The stamps are this run's wall-clock time in UTC (the date conversion is the monitor's own).
+    expect(last <= after).toBe(true);
     expect(fs.statSync(c.logPath).mode & 0o777).toBe(0o640);
   });
 
