@@ -32,7 +32,8 @@
 #define CREATE_OUTPUT_MAX 2048
 
 static struct mon_options opt;
-static struct mon_stdio sio;
+static struct mon_stdio sio = {.in_w = -1, .out_r = -1, .err_r = -1, .master = -1, .console_fd = -1,
+                               .child_fd = {-1, -1, -1}};
 static int sync_fd = -1;
 static int sig_fd = -1;
 static pid_t monitor_pid;
@@ -157,11 +158,18 @@ static bool reap(pid_t want, int *status) {
   return found;
 }
 
-static void keep_create_output(int fd) {
+/* Keeps what the runtime printed during create; closes *fd at end of file (else poll would report
+ * the hang-up again and again). */
+static void keep_create_output(int *fd) {
   char buf[1024];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) return;
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n == 0) {
+      close(*fd);
+      *fd = -1;
+      return;
+    }
+    if (n < 0) return;
     size_t room = sizeof create_out - 1 - create_out_len;
     size_t take = (size_t)n < room ? (size_t)n : room;
     memcpy(create_out + create_out_len, buf, take);
@@ -214,8 +222,10 @@ static void run_create(void) {
       if (pfd[i].fd == sio.console_fd) {
         if (stdio_receive_console(&sio, err, sizeof err) < 0) fail("%s", err);
         if (sio.master >= 0) stdio_close_console(&sio);
-      } else {
-        keep_create_output(pfd[i].fd);
+      } else if (pfd[i].fd == sio.out_r) {
+        keep_create_output(&sio.out_r);
+      } else if (pfd[i].fd == sio.err_r) {
+        keep_create_output(&sio.err_r);
       }
     }
     if (pfd[0].revents != 0) {
@@ -224,8 +234,8 @@ static void run_create(void) {
     }
   }
   stdio_close_console(&sio);
-  if (sio.out_r >= 0) keep_create_output(sio.out_r);
-  if (sio.err_r >= 0) keep_create_output(sio.err_r);
+  if (sio.out_r >= 0) keep_create_output(&sio.out_r);
+  if (sio.err_r >= 0) keep_create_output(&sio.err_r);
   trim_create_output();
   if (WIFSIGNALED(status))
     fail("%s create killed by signal %d: %s", opt.runtime, WTERMSIG(status), create_out);

@@ -62,3 +62,24 @@ describe('shoal-monitor exit status', () => {
     ).rejects.toThrow(/monitor: .*create exited with status \d+: .+/);
   });
 });
+
+describe('shoal-monitor OOM detection', () => {
+  const live: MonitoredContainer[] = [];
+  afterEach(() => {
+    for (const c of live.splice(0)) c.cleanup();
+  });
+
+  test('a container killed by its cgroup memory limit is recorded as oom_killed', async () => {
+    const c = await startMonitored({
+      // tail keeps the whole "last line" of /dev/zero in memory: it grows until the limit kills it.
+      args: ['tail', '/dev/zero'],
+      edit: (spec) => {
+        spec.linux.resources = { memory: { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 } };
+      },
+    });
+    live.push(c);
+    c.start();
+    const exit = await c.waitExit(60000);
+    expect(exit).toEqual(expect.objectContaining({ exit_code: 137, signal: 9, oom_killed: true }));
+  });
+});
