@@ -19,7 +19,7 @@ export interface TestStore {
 export async function openTestStore(input: Omit<ConfigInput, 'root'> = {}): Promise<TestStore> {
   const root = await fsp.mkdtemp(join(tmpdir(), `shoal-images-${process.pid}-`));
   const config = configSchema.parse({ ...input, root });
-  const log = pino({ level: 'silent' });
+  const log = pino({ level: process.env.SHOAL_TEST_LOG ?? 'silent' });
   const metrics = new Metrics();
   const store: TestStore = {
     root,

@@ -20,6 +20,8 @@ export interface TestRegistry extends Pusher {
   readonly dir: string;
   /** Where blob `digest` lives in the registry's filesystem storage (to corrupt it). */
   blobDataPath(digest: string): string;
+  /** The self-signed certificate of a TLS instance. */
+  readonly caFile?: string;
   /** Token issuer requests seen (token mode). */
   readonly tokenRequests: string[];
   stop(): Promise<void>;
@@ -119,7 +121,14 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
   throw new Error(`docker-registry did not listen on ${port}: ${log()}`);
 }
 
-export async function startRegistry(auth: RegistryAuth = { mode: 'none' }): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /** Serve https with a fresh self-signed certificate for 127.0.0.1 (its PEM in `caFile`). */
+  tls?: boolean;
+  /** Serve the storage of another (plain) instance: push there, pull here. */
+  storageOf?: TestRegistry;
+}
+
+export async function startRegistry(auth: RegistryAuth = { mode: 'none' }, options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = await fsp.mkdtemp(join(tmpdir(), `shoal-registry-${process.pid}-`));
   let issuer: TokenIssuer | undefined;
   let child: ChildProcess | undefined;
@@ -135,6 +144,16 @@ export async function startRegistry(auth: RegistryAuth = { mode: 'none' }): Prom
       issuer = await startTokenIssuer(dir, service, 'shoal-test-issuer', auth);
       authYaml = `auth:\n  token:\n    realm: ${issuer.url}\n    service: ${service}\n    issuer: shoal-test-issuer\n    rootcertbundle: ${join(dir, 'token.crt')}\n`;
     }
+    let tlsYaml = '';
+    if (options.tls) {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+        { stdio: 'ignore' },
+      );
+      tlsYaml = `  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\n`;
+    }
+    const storageRoot = options.storageOf ? join(options.storageOf.dir, 'data') : join(dir, 'data');
     const config = `version: 0.1
 log:
   level: error
@@ -142,7 +161,7 @@ log:
     disabled: true
 storage:
   filesystem:
-    rootdirectory: ${join(dir, 'data')}
+    rootdirectory: ${storageRoot}
   delete:
     enabled: true
   cache:
@@ -150,7 +169,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: ${randomBytes(16).toString('hex')}
-${authYaml}`;
+${tlsYaml}${authYaml}`;
     await fsp.writeFile(join(dir, 'config.yml'), config);
     let output = '';
     child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -159,12 +178,13 @@ ${authYaml}`;
     await waitForPort(port, child, () => output);
     const running = child;
     const tokenIssuer = issuer;
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     return {
       host: `127.0.0.1:${port}`,
       url,
       dir,
       tokenRequests: tokenIssuer?.requests ?? [],
+      caFile: options.tls ? join(dir, 'tls.crt') : undefined,
       async authorization(repo: string) {
         if (auth.mode === 'htpasswd') return `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
         if (tokenIssuer) return `Bearer ${tokenIssuer.mint(`repository:${repo}:pull,push`, 'pusher')}`;
@@ -172,7 +192,7 @@ ${authYaml}`;
       },
       blobDataPath(digest: string) {
         const hex = digest.slice(7);
-        return join(dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+        return join(storageRoot, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
       },
       async stop() {
         await stopChild(running);
