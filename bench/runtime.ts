@@ -118,7 +118,6 @@ async function main(): Promise<void> {
     const crun = seq.crun ? median(seq.crun) : NaN;
     const runc = seq.runc ? median(seq.runc) : NaN;
     const crunPar = parWall.crun ?? NaN;
-    const runcPar = parWall.runc ?? NaN;
     console.log(`OCI runtime \`run\` of busybox \`true\` — ${RUNS} sequential, ${PARALLEL} parallel (${os.cpus().length} CPUs${unified ? `, ${unified} detached for crun` : ''})`);
     console.log('runtime   seq p50 ms  seq p95 ms  par p50 ms  par wall ms  p50 vs crun  p50 vs runc  wall vs crun');
     for (const rt of runtimes) {
@@ -135,7 +134,6 @@ async function main(): Promise<void> {
       ];
       console.log(row.join(' '));
     }
-    if (!Number.isNaN(runcPar)) void runcPar;
   } finally {
     for (const rt of runtimes) {
       const l = spawnSync(rt.bin, ['--root', rt.root, 'list', '-q'], { encoding: 'utf8' });

@@ -13,28 +13,27 @@
 
 #include "cgroup.h"
 
-/* Enables in `dir`'s subtree_control every controller its cgroup.controllers offers. */
+/* Enables in `dir`'s subtree_control every controller its cgroup.controllers offers, one at a time:
+ * a controller the kernel refuses to enable here (e.g. cpu with realtime tasks present) must not
+ * keep the others off; its files are then missing and a limit that needs them fails by name. */
 static int enable_all(const char *dir, int is_root, struct sh_err *e) {
-  char avail[512], enabled[512], req[600] = "";
+  char avail[512], enabled[512];
   if (cg_read_file(dir, "cgroup.controllers", avail, sizeof avail, e) < 0) return -1;
   if (cg_read_file(dir, "cgroup.subtree_control", enabled, sizeof enabled, e) < 0) return -1;
+  char have[520];
+  snprintf(have, sizeof have, " %s ", enabled);
+  for (char *c = have; *c; c++)
+    if (*c == '\n') *c = ' ';
   char *save = NULL;
   for (char *t = strtok_r(avail, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
-    char padded[64];
+    char padded[64], req[64];
     snprintf(padded, sizeof padded, " %s ", t);
-    char have[520];
-    snprintf(have, sizeof have, " %s ", enabled);
-    for (char *c = have; *c; c++)
-      if (*c == '\n') *c = ' ';
     if (strstr(have, padded)) continue;
-    size_t n = strlen(req);
-    snprintf(req + n, sizeof req - n, "%s+%s", n ? " " : "", t);
-  }
-  if (!req[0]) return 0;
-  if (cg_write_file(dir, "cgroup.subtree_control", req, e) < 0) {
+    snprintf(req, sizeof req, "+%s", t);
+    if (cg_write_file(dir, "cgroup.subtree_control", req, e) == 0) continue;
     if (errno == EBUSY && !is_root)
-      return sh_errf(e, "cgroup: enable \"%s\" in %s/cgroup.subtree_control: the cgroup has processes of its own (cgroup v2 no-internal-processes rule)", req, dir);
-    return -1;
+      return sh_errf(e, "cgroup: enable %s in %s/cgroup.subtree_control: the cgroup has processes of its own (cgroup v2 no-internal-processes rule)", t, dir);
+    sh_warn("%s", e->msg);
   }
   return 0;
 }

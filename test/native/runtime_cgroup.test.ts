@@ -25,7 +25,8 @@ function cstr(b: Buffer): string {
   const n = b.indexOf(0);
   return b.subarray(0, n < 0 ? b.length : n).toString('utf8');
 }
-function call(fn: koffi.KoffiFunction, ...args: unknown[]): { rc: number; text: string } {
+type NativeFn = (...args: unknown[]) => unknown;
+function call(fn: NativeFn, ...args: unknown[]): { rc: number; text: string } {
   const buf = Buffer.alloc(8192);
   const rc = fn(...args, buf, buf.length) as number;
   return { rc, text: cstr(buf) };

@@ -94,6 +94,18 @@ test('kill by name and by number, list shows the container', async () => {
   expect(h.run(['delete', '--force', id2]).code).toBe(0);
 });
 
+test('a created container that never started can be killed or deleted', async () => {
+  const b = h.bundle({ args: ['sleep', '30'] });
+  const id = h.id();
+  expect(h.run(['create', '--bundle', b.dir, id]).code).toBe(0);
+  const pid = h.state(id).pid as number;
+  expect(h.run(['delete', id]).code).toBe(0); // created, not running: no --force needed
+  await waitFor(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] === 'Z', 'process gone');
+  expect(fs.existsSync(path.join(h.root, id))).toBe(false);
+  expect(h.run(['delete', '--force', id]).code).toBe(0); // unknown id with --force: nothing to do
+  expect(h.run(['delete', id]).code).not.toBe(0);
+});
+
 test('delete --force kills a running container and removes its cgroup', () => {
   const b = h.bundle({ args: ['sleep', '60'] });
   const id = h.id();
