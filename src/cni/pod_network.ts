@@ -52,7 +52,11 @@ export class PodNetwork {
     });
   }
 
-  async attach(req: AttachRequest): Promise<Attachment> {
+  /**
+   * Writes the cache entry DEL needs (config, arguments, netns), before any plugin runs. Split from
+   * `add` so the caller can overlap this write with its own record write.
+   */
+  async prepare(req: AttachRequest): Promise<CachedAttachment> {
     const state = this.watcher.current();
     if (!state.ready || !state.config) throw new PluginError(`network not ready: ${state.message}`);
     const entry: CachedAttachment = {
@@ -64,6 +68,11 @@ export class PodNetwork {
       network: state.config,
     };
     await this.cache.write(entry);
+    return entry;
+  }
+
+  /** ADD over the list; on failure what the earlier plugins made is released again (DEL). */
+  async add(entry: CachedAttachment): Promise<Attachment> {
     const end = this.duration.startTimer({ command: 'ADD' });
     let result: unknown;
     try {
@@ -71,14 +80,25 @@ export class PodNetwork {
     } catch (err) {
       this.ops.inc({ command: 'ADD', result: 'error' });
       // Undo what the plugins before the failing one set up; the ADD error is the one to report.
-      await this.detach(req.containerId).catch(() => undefined);
+      await this.detach(entry.containerId).catch(() => undefined);
       throw err;
     } finally {
       end();
     }
     this.ops.inc({ command: 'ADD', result: 'ok' });
-    await this.cache.write({ ...entry, result });
     return { result, addresses: podAddresses(result) };
+  }
+
+  /** Stores the ADD result for DEL's prevResult and for status after a restart. */
+  async commit(entry: CachedAttachment, attachment: Attachment): Promise<void> {
+    await this.cache.write({ ...entry, result: attachment.result });
+  }
+
+  async attach(req: AttachRequest): Promise<Attachment> {
+    const entry = await this.prepare(req);
+    const attachment = await this.add(entry);
+    await this.commit(entry, attachment);
+    return attachment;
   }
 
   /** Releases the attachment cached for `containerId`; nothing cached → nothing to do. */
@@ -109,6 +129,7 @@ export class PodNetwork {
   private async runAdd(entry: CachedAttachment): Promise<unknown> {
     let prev: unknown;
     for (const plugin of entry.network.plugins) {
+      if (isNoOpAdd(plugin, entry.capabilityArgs)) continue;
       prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry));
     }
     return prev;
@@ -140,6 +161,14 @@ export class PodNetwork {
       timeoutMs: this.timeoutMs,
     };
   }
+}
+
+/**
+ * portmap's ADD without port mappings only echoes its prevResult (the plugin returns at once in
+ * that case), so the exec is skipped; its DEL always runs.
+ */
+function isNoOpAdd(plugin: NetworkConfigList['plugins'][number], capabilityArgs: CapabilityArgs): boolean {
+  return plugin.type === 'portmap' && (capabilityArgs.portMappings ?? []).length === 0;
 }
 
 function cniArgs(req: AttachRequest): string {

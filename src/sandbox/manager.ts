@@ -217,28 +217,45 @@ export class SandboxManager {
     };
     const entry: Entry = { record, config };
     this.entries.set(id, entry);
+    const timings = new StepTimer();
     try {
       mkdirSync(dir, { mode: 0o711 });
-      // On disk before anything is made: a crash from here on is cleaned up at the next start.
-      await this.store.write(record);
+      // On disk before anything is made: a crash from here on is cleaned up at the next start. The
+      // CNI cache entry DEL would need is written alongside (the netns path is known up front).
+      const netnsPath = join(dir, 'net');
+      // Both settle before going on: a teardown must never race an in-flight record write.
+      const [written, prep] = await Promise.allSettled([
+        this.store.write(record),
+        own.net
+          ? this.deps.network.prepare({
+              containerId: id,
+              netns: netnsPath,
+              podName: md.name,
+              podNamespace: md.namespace,
+              podUid: md.uid,
+              capabilityArgs: capabilityArgs(config),
+            })
+          : Promise.resolve(undefined),
+      ]);
+      if (written.status === 'rejected') throw written.reason;
+      if (prep.status === 'rejected') throw internal(`pod "${md.namespace}/${md.name}" (${id}): ${errorText(prep.reason)}`);
+      const prepared = prep.value;
+      timings.mark('record');
       cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
       const pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
+      timings.mark('cgroup+pin');
       record.namespaces = { ...pinned.paths };
       if (own.ipc) mountPodShm(shm);
       await Promise.all([writeResolvConf(record.files.resolvConf, config.dnsConfig), writeHostname(record.files.hostname, hostname)]);
-      if (own.net) {
-        const attachment = await this.deps.network
-          .attach({
-            containerId: id,
-            netns: record.namespaces.net!,
-            podName: md.name,
-            podNamespace: md.namespace,
-            podUid: md.uid,
-            capabilityArgs: capabilityArgs(config),
-          })
-          .catch((err: unknown) => {
-            throw internal(`pod "${md.namespace}/${md.name}" (${id}): network setup failed: ${errorText(err)}`);
-          });
+      timings.mark('shm+files');
+      let committed: Promise<void> = Promise.resolve();
+      if (prepared) {
+        const attachment = await this.deps.network.add(prepared).catch((err: unknown) => {
+          throw internal(`pod "${md.namespace}/${md.name}" (${id}): network setup failed: ${errorText(err)}`);
+        });
+        timings.mark('cni');
+        committed = this.deps.network.commit(prepared, attachment);
+        committed.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
         record.network = { ip: attachment.addresses.primary, additionalIps: attachment.addresses.additional };
         if (pinned.deferredSysctls.length > 0) this.applySysctlsLate(record.namespaces, pinned.deferredSysctls);
         await writeHosts(record.files.hosts, hostname, [record.network.ip, ...record.network.additionalIps].filter(Boolean));
@@ -250,7 +267,11 @@ export class SandboxManager {
         record.namespaces.pid = `/proc/${record.podInit.pid}/ns/pid`;
       }
       record.state = 'ready';
-      await this.store.write(record);
+      // Both durable before the answer; written together so their fsyncs share a journal commit.
+      const done = await Promise.allSettled([committed, this.store.write(record)]);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
+      timings.mark('ready');
+      this.deps.log.debug({ podId: id, ms: timings.steps }, 'pod sandbox ready');
     } catch (err) {
       record.state = 'creating';
       await this.teardown(record).catch((cleanupErr: unknown) => {
@@ -413,6 +434,18 @@ function defaultPodInit(config: Config): PodInitLauncher | undefined {
   const init = bundledBinary('shoal-init');
   if (!existsSync(runtime) || !existsSync(init)) return undefined;
   return new RuntimePodInit(runtime, init, join(config.run_dir, 'pod-init'));
+}
+
+/** Milliseconds spent in each RunPodSandbox step, for the debug log. */
+class StepTimer {
+  readonly steps: Record<string, number> = {};
+  private last = process.hrtime.bigint();
+
+  mark(step: string): void {
+    const now = process.hrtime.bigint();
+    this.steps[step] = Number(now - this.last) / 1e6;
+    this.last = now;
+  }
 }
 
 function notFoundPod(id: string): CriError {

@@ -33,8 +33,8 @@ afterAll(async () => {
   } catch {
     /* daemon gone */
   }
-  await daemon.cleanup();
-  net.destroy();
+  await daemon?.cleanup();
+  net?.destroy();
 });
 
 async function networkReady(): Promise<{ status: boolean; message: string }> {

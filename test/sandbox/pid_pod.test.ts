@@ -19,8 +19,8 @@ afterAll(async () => {
   } catch {
     /* daemon gone */
   }
-  await daemon.cleanup();
-  net.destroy();
+  await daemon?.cleanup();
+  net?.destroy();
 });
 
 test('pid POD runs the pod init as PID 1 of a new PID namespace inside the pod namespaces and cgroup', async () => {

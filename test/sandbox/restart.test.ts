@@ -46,8 +46,8 @@ afterAll(async () => {
   } catch {
     /* daemon gone */
   }
-  await daemon.cleanup();
-  net.destroy();
+  await daemon?.cleanup();
+  net?.destroy();
 });
 
 async function info(d: TestDaemon, id: string): Promise<{ namespaces: { net?: string }; cgroupPath: string }> {

@@ -35,8 +35,8 @@ afterAll(async () => {
   } catch {
     /* daemon gone */
   }
-  await daemon.cleanup();
-  net.destroy();
+  await daemon?.cleanup();
+  net?.destroy();
 });
 
 async function run(config: Record<string, unknown>, runtimeHandler = ''): Promise<string> {

@@ -17,8 +17,8 @@ afterAll(async () => {
   } catch {
     /* daemon gone */
   }
-  await daemon.cleanup();
-  net.destroy();
+  await daemon?.cleanup();
+  net?.destroy();
 });
 
 test('50 pods created and removed 10 at a time leave nothing behind', async () => {

@@ -1,0 +1,327 @@
+/**
+ * Pod sandbox benchmark: RunPodSandbox and the full pod lifecycle (Run → Stop → Remove) over 50
+ * sequential pods, against shoald and Debian's containerd (CRI plugin, runc) started here with a
+ * temporary root and the same CNI conflist; plus the namespace-pinning micro-benchmark (koffi in
+ * the daemon vs. a helper process). Prints p50/p95 and shoal/containerd ratios; asserts nothing.
+ *
+ * Run (as root, after `make build`), from the repository root:
+ *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/pod_start.ts && \
+ *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/pod_start.js [--pods N] [--only shoal|containerd|pinning]
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tarOf } from '../test/helpers/test_images';
+import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
+import { NamespacePinner, unpinNamespaces } from '../src/sandbox/namespaces';
+import { ensurePrivateMount } from '../src/sandbox/mounts';
+
+const REPO = process.env.SHOAL_REPO ?? process.cwd();
+const args = process.argv.slice(2);
+const PODS = Number(args[args.indexOf('--pods') + 1] ?? '') || 50;
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+
+type Message = Record<string, unknown>;
+type Call = (method: string, req: Message) => Promise<Message>;
+
+function criCall(socket: string): { call: Call; close: () => void } {
+  const def = protoLoader.loadSync(join(REPO, 'proto/runtime/v1/api.proto'), { keepCase: true, longs: String, enums: String, defaults: true });
+  const v1 = ((grpc.loadPackageDefinition(def).runtime as grpc.GrpcObject).v1 as grpc.GrpcObject).RuntimeService as grpc.ServiceClientConstructor;
+  const client = new v1(`unix://${socket}`, grpc.credentials.createInsecure());
+  const call: Call = (method, req) =>
+    new Promise((res, rej) => {
+      const fn = (client as unknown as Record<string, (r: Message, o: object, cb: (e: Error | null, m: Message) => void) => void>)[method]!;
+      fn.call(client, req, { deadline: Date.now() + 120_000 }, (e, m) => (e ? rej(e) : res(m)));
+    });
+  return { call, close: () => client.close() };
+}
+
+async function waitForSocket(path: string, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(path)) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}) before serving`);
+    if (Date.now() > deadline) throw new Error(`${what} did not create ${path}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+function conflist(dir: string, tag: string, octet: number): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `shoalbench-${tag}`,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: `shbb${tag}`,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: `10.250.${octet}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  });
+}
+
+/** An OCI image archive whose only file is /pause = shoal-init (static; sleeps as PID 1, reaps). */
+async function pauseImageArchive(path: string, name: string): Promise<void> {
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  const layer = await tarOf([{ name: 'pause', content: readFileSync(join(REPO, 'bin/shoal-init')), mode: 0o755 }]);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Entrypoint: ['/pause'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(config)}`, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${sha(layer)}`, size: layer.length }],
+    }),
+  );
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: `sha256:${sha(manifest)}`,
+        size: manifest.length,
+        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name },
+        platform: { architecture: 'amd64', os: 'linux' },
+      },
+    ],
+  });
+  const archive = await tarOf([
+    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', content: index },
+    { name: 'blobs/', type: 'directory' },
+    { name: 'blobs/sha256/', type: 'directory' },
+    ...[layer, config, manifest].map((b) => ({ name: `blobs/sha256/${sha(b)}`, content: b })),
+  ]);
+  writeFileSync(path, archive);
+}
+
+interface Runtime {
+  name: string;
+  call: Call;
+  stop(): Promise<void>;
+}
+
+async function startShoal(dir: string, cniDir: string, cgroupParent: string): Promise<Runtime> {
+  const socket = join(dir, 'shoal.sock');
+  const config = join(dir, 'shoal.toml');
+  writeFileSync(config, `[metrics]\naddress = ""\n[cni]\nconf_dir = "${cniDir}"\n[runtime]\ndefault_cgroup_parent = "${cgroupParent}"\n`);
+  const child = spawn(join(REPO, 'bin/shoald'), ['--config', config, '--socket', socket, '--root', join(dir, 'root'), '--run-dir', join(dir, 'run'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitForSocket(socket, child, 'shoald');
+  const { call, close } = criCall(socket);
+  return {
+    name: 'shoal',
+    call,
+    async stop() {
+      close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function startContainerd(dir: string, cniDir: string): Promise<Runtime> {
+  const socket = join(dir, 'containerd.sock');
+  const pause = 'localhost/shoal-bench/pause:1';
+  const config = join(dir, 'containerd.toml');
+  writeFileSync(
+    config,
+    `version = 2
+root = "${dir}/root"
+state = "${dir}/state"
+[grpc]
+  address = "${socket}"
+[ttrpc]
+  address = "${socket}.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${pause}"
+  # This host refuses negative oom_score_adj (containerd gives sandboxes -998): clamp as kubelet-in-userns setups do.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${cniDir}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+`,
+  );
+  const child = spawn('containerd', ['--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitForSocket(socket, child, 'containerd');
+  const archive = join(dir, 'pause.tar');
+  await pauseImageArchive(archive, pause);
+  const imp = spawnSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', archive], { encoding: 'utf8' });
+  if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
+  const { call, close } = criCall(socket);
+  return {
+    name: 'containerd',
+    call,
+    async stop() {
+      close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+function podConfig(i: number, cgroupParent: string, tag: string): Message {
+  const uid = `${tag}-${i}-${randomBytes(4).toString('hex')}`;
+  return {
+    metadata: { name: `bench-${uid}`, namespace: 'bench', uid, attempt: 0 },
+    hostname: `bench-${i}`,
+    log_directory: '',
+    linux: {
+      cgroup_parent: `${cgroupParent}/pod${uid}`,
+      security_context: { namespace_options: { network: 'POD', ipc: 'POD', pid: 'CONTAINER' } },
+    },
+  };
+}
+
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+interface Series {
+  run: number[];
+  lifecycle: number[];
+}
+
+async function measure(rt: Runtime, cgroupParent: string): Promise<Series> {
+  const series: Series = { run: [], lifecycle: [] };
+  // Warm-up: first plugin execs and the bridge creation are not what is measured.
+  for (let i = 0; i < 3; i++) {
+    const id = ((await rt.call('RunPodSandbox', { config: podConfig(i, cgroupParent, 'warm') })) as { pod_sandbox_id: string }).pod_sandbox_id;
+    await rt.call('StopPodSandbox', { pod_sandbox_id: id });
+    await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
+  }
+  const ids: string[] = [];
+  for (let i = 0; i < PODS; i++) {
+    const t0 = process.hrtime.bigint();
+    const res = (await rt.call('RunPodSandbox', { config: podConfig(i, cgroupParent, 'run') })) as { pod_sandbox_id: string };
+    series.run.push(ms(t0));
+    ids.push(res.pod_sandbox_id);
+  }
+  for (const id of ids) {
+    await rt.call('StopPodSandbox', { pod_sandbox_id: id });
+    await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
+  }
+  for (let i = 0; i < PODS; i++) {
+    const t0 = process.hrtime.bigint();
+    const id = ((await rt.call('RunPodSandbox', { config: podConfig(i, cgroupParent, 'life') })) as { pod_sandbox_id: string }).pod_sandbox_id;
+    await rt.call('StopPodSandbox', { pod_sandbox_id: id });
+    await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
+    series.lifecycle.push(ms(t0));
+  }
+  return series;
+}
+
+/** Pinning net+ipc+uts with hostname and lo up: in-process (koffi) vs. one helper process per pod. */
+async function pinningBench(dir: string): Promise<{ koffi: number[]; helper: number[] }> {
+  const pins = join(dir, 'pins');
+  ensurePrivateMount(pins);
+  const pinner = new NamespacePinner();
+  const koffi: number[] = [];
+  const helper: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const d = join(pins, `k${i}`);
+    mkdirSync(d);
+    const t0 = process.hrtime.bigint();
+    pinner.pin({ dir: d, kinds: ['net', 'ipc', 'uts'], hostname: `pod-${i}` });
+    koffi.push(ms(t0));
+  }
+  for (let i = 0; i < 200; i++) {
+    const d = join(pins, `h${i}`);
+    mkdirSync(d);
+    const t0 = process.hrtime.bigint();
+    for (const k of ['net', 'ipc', 'uts']) writeFileSync(join(d, k), '');
+    // util-linux unshare pins by bind-mounting, as a tiny dedicated helper would; `hostname` and
+    // `ip link set lo up` are the in-namespace work the koffi path also does.
+    await new Promise<void>((res, rej) => {
+      const c = spawn('unshare', [`--net=${d}/net`, `--ipc=${d}/ipc`, `--uts=${d}/uts`, 'sh', '-c', `hostname pod-${i} && ip link set lo up`], { stdio: 'ignore' });
+      c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`unshare exit ${code}`))));
+    });
+    helper.push(ms(t0));
+  }
+  for (const name of readdirSync(pins)) {
+    unpinNamespaces(join(pins, name));
+    rmSync(join(pins, name), { recursive: true, force: true });
+  }
+  return { koffi, helper };
+}
+
+function row(label: string, shoal: number[] | undefined, peer: number[] | undefined): string {
+  const f = (x: number | undefined): string => (x === undefined ? '     -' : x.toFixed(2).padStart(8));
+  const p50s = shoal && pct(shoal, 50);
+  const p95s = shoal && pct(shoal, 95);
+  const p50p = peer && pct(peer, 50);
+  const p95p = peer && pct(peer, 95);
+  const r = (a?: number, b?: number): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
+  return `${label.padEnd(22)} ${f(p50s)} ${f(p95s)} ${f(p50p)} ${f(p95p)}   p50 ${r(p50s, p50p)}  p95 ${r(p95s, p95p)}`;
+}
+
+async function main(): Promise<void> {
+  const base = mkdtempSync('/tmp/shoal-bench-pods-');
+  const tag = randomBytes(2).toString('hex');
+  const cgroupParent = `/shoal-bench-${tag}`;
+  const cniDir = join(base, 'cni');
+  mkdirSync(cniDir);
+  writeFileSync(join(cniDir, '10-bench.conflist'), conflist(base, tag, randomBytes(1)[0]!));
+  const results: Record<string, Series> = {};
+  let pinning: { koffi: number[]; helper: number[] } | undefined;
+  try {
+    if (!ONLY || ONLY === 'pinning') pinning = await pinningBench(base);
+    for (const [name, start] of [
+      ['shoal', () => startShoal(join(base, 'shoal'), cniDir, `${cgroupParent}/default`)],
+      ['containerd', () => startContainerd(join(base, 'containerd'), cniDir)],
+    ] as const) {
+      if (ONLY && ONLY !== name) continue;
+      mkdirSync(join(base, name), { recursive: true });
+      const rt = await start();
+      try {
+        results[name] = await measure(rt, `${cgroupParent}/${name}`);
+      } finally {
+        await rt.stop();
+      }
+    }
+  } finally {
+    killProcessesMentioning(base);
+    unmountUnder(base);
+    removeCgroupTree(cgroupParent);
+    spawnSync('ip', ['link', 'del', `shbb${tag}`], { stdio: 'ignore' });
+    rmSync(base, { recursive: true, force: true });
+  }
+  console.log(`pods: ${PODS} sequential; times in ms          shoal p50/p95   containerd p50/p95   ratios`);
+  console.log(row('RunPodSandbox', results.shoal?.run, results.containerd?.run));
+  console.log(row('Run+Stop+Remove', results.shoal?.lifecycle, results.containerd?.lifecycle));
+  if (pinning) {
+    console.log(`\nnamespace pinning (net+ipc+uts, hostname, lo up), 200 pods   koffi p50/p95   helper p50/p95`);
+    console.log(row('pin', pinning.koffi, pinning.helper));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
