@@ -21,6 +21,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "state.h"
+#include "terminal.h"
 #include "util.h"
 
 #ifndef CLONE_NEWTIME
@@ -41,6 +42,7 @@ struct create_ctx {
   int sync[2];
   pid_t pid;
   int cgroup_made;
+  int master; /* pty master relayed by `run` when there is no console socket */
 };
 
 int sh_connect_console(const char *path, struct sh_err *e) {
@@ -244,8 +246,12 @@ static int run_wait(struct create_ctx *c, int *exit_code, struct sh_err *e) {
   struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
   int status;
-  while (waitpid(c->pid, &status, 0) < 0)
-    if (errno != EINTR) return sh_errno(e, errno, "run: wait for pid %d", (int)c->pid);
+  if (c->master >= 0) {
+    if (terminal_relay(c->master, c->pid, &status, e) < 0) return -1;
+  } else {
+    while (waitpid(c->pid, &status, 0) < 0)
+      if (errno != EINTR) return sh_errno(e, errno, "run: wait for pid %d", (int)c->pid);
+  }
   *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   struct sh_err ignored;
   cg_destroy(&c->layout, c->cgroups_path, &ignored);
@@ -262,6 +268,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   c.o = o;
   c.proc.gate_fd = -1;
   c.proc.console_fd = -1;
+  c.master = -1;
   c.proc.preserve_fds = o->preserve_fds;
   c.proc.mount_console = 1;
   c.sync[0] = c.sync[1] = -1;
@@ -277,11 +284,14 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
     goto fail;
   if (setup_state_dir(&c, e) < 0) goto fail;
   if (json_is_true(json_object_get(c.proc.process, "terminal"))) {
-    if (!o->console_socket) {
+    if (o->console_socket) {
+      if ((c.proc.console_fd = sh_connect_console(o->console_socket, e)) < 0) goto fail;
+    } else if (o->run && !o->detach) {
+      c.proc.pty_to_parent = 1; /* run relays the pty itself */
+    } else {
       sh_errf(e, "create: process.terminal needs --console-socket");
       goto fail;
     }
-    if ((c.proc.console_fd = sh_connect_console(o->console_socket, e)) < 0) goto fail;
   }
   /* The cgroup is made and limited before the clone; only the move of the pid waits for it. */
   c.cgroup_made = 1;
@@ -340,6 +350,10 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
       if (hr == 0) hr = hooks_run(c.spec, "createRuntime", st, e);
       free(st);
       if (hr < 0 || sync_send(c.sync[0], 'H', NULL, e) < 0) goto fail;
+      continue;
+    }
+    if (k == 'T') {
+      c.master = sync_take_fd();
       continue;
     }
     if (k == 'R') break;

@@ -17,6 +17,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "state.h"
+#include "terminal.h"
 #include "util.h"
 
 int sh_connect_console(const char *path, struct sh_err *e);
@@ -121,11 +122,14 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
   if (seccomp_build(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp, e) < 0) goto out;
   if (open_namespaces(&x, s.pid, e) < 0) goto out;
   if (json_is_true(json_object_get(x.proc.process, "terminal"))) {
-    if (!o->console_socket) {
-      sh_errf(e, "exec: --tty needs --console-socket");
+    if (o->console_socket) {
+      if ((x.proc.console_fd = sh_connect_console(o->console_socket, e)) < 0) goto out;
+    } else if (!o->detach) {
+      x.proc.pty_to_parent = 1; /* exec relays the pty itself */
+    } else {
+      sh_errf(e, "exec: --tty --detach needs --console-socket");
       goto out;
     }
-    if ((x.proc.console_fd = sh_connect_console(o->console_socket, e)) < 0) goto out;
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
     sh_errno(e, errno, "exec: socketpair");
@@ -158,8 +162,9 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
   if (cg_layout_load(&l, e) < 0 || cg_enter(&l, s.cgroups_path, pid, e) < 0) goto kill_out;
   if (sync_send(sync[0], 'G', NULL, e) < 0) goto kill_out;
   char msg[SH_ERRLEN];
-  int k = sync_recv(sync[0], msg, sizeof msg, e);
-  if (k == 'R') k = sync_recv(sync[0], msg, sizeof msg, e);
+  int k, master = -1;
+  while ((k = sync_recv(sync[0], msg, sizeof msg, e)) == 'T' || k == 'R')
+    if (k == 'T') master = sync_take_fd();
   if (k == 'E') {
     sh_errf(e, "%s", msg);
     goto kill_out;
@@ -178,11 +183,17 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
     goto out;
   }
   int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) {
-      sh_errno(e, errno, "exec: wait for pid %d", (int)pid);
-      goto out;
-    }
+  if (master >= 0) {
+    int rr = terminal_relay(master, pid, &st, e);
+    close(master);
+    if (rr < 0) goto out;
+  } else {
+    while (waitpid(pid, &st, 0) < 0)
+      if (errno != EINTR) {
+        sh_errno(e, errno, "exec: wait for pid %d", (int)pid);
+        goto out;
+      }
+  }
   *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   r = 0;
   goto out;

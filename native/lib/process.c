@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,11 +29,27 @@ int sync_send(int fd, char kind, const char *payload, struct sh_err *e) {
   return 0;
 }
 
+static int received_fd = -1;
+
+int sync_take_fd(void) {
+  int fd = received_fd;
+  received_fd = -1;
+  return fd;
+}
+
 int sync_recv(int fd, char *payload, size_t len, struct sh_err *e) {
   char buf[SH_ERRLEN + 64];
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {buf, sizeof buf - 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
   ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf - 1, 0)) < 0)
+  while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0)
     if (errno != EINTR) return sh_errno(e, errno, "sync: receive");
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      if (received_fd >= 0) close(received_fd);
+      memcpy(&received_fd, CMSG_DATA(c), sizeof(int));
+    }
   if (n == 0) return 0;
   buf[n] = 0;
   if (payload) snprintf(payload, len, "%s", buf + 1);
@@ -88,11 +105,15 @@ void process_finish(struct proc_ctx *p) {
     child_fail(p->sync_fd, &e);
   }
   if (json_is_true(json_object_get(proc, "terminal"))) {
-    if (p->console_fd < 0) {
+    if (p->console_fd < 0 && !p->pty_to_parent) {
       sh_errf(&e, "process.terminal is true but no --console-socket was given");
       child_fail(p->sync_fd, &e);
     }
-    if (terminal_setup(p->console_fd, proc, p->mount_console, &e) < 0) child_fail(p->sync_fd, &e);
+    /* Without a console socket the runtime itself relays the pty: the master goes to it on the
+     * sync socket as a 'T' message. */
+    int to_parent = p->console_fd < 0;
+    if (terminal_setup(to_parent ? p->sync_fd : p->console_fd, to_parent ? "T" : "", proc, p->mount_console, &e) < 0)
+      child_fail(p->sync_fd, &e);
   }
   if (rlimits_apply(json_object_get(proc, "rlimits"), &e) < 0) child_fail(p->sync_fd, &e);
   if (oom_score_adj_apply(proc, &e) < 0) child_fail(p->sync_fd, &e);

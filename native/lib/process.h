@@ -13,6 +13,7 @@ struct proc_ctx {
   json_t *spec;          /* whole config (hooks) */
   int sync_fd;           /* seqpacket to the parent runtime */
   int console_fd;        /* --console-socket connection or -1 */
+  int pty_to_parent;     /* no console socket: send the pty master to the runtime (run, exec) */
   int mount_console;     /* bind the pty on /dev/console */
   int preserve_fds;
   int gate_fd;           /* exec.fifo opened O_RDWR (create), -1: wait for "S" on sync_fd (run),
@@ -31,4 +32,6 @@ int sync_send(int fd, char kind, const char *payload, struct sh_err *e);
 /* Waits for a message; returns its kind, 0 on EOF (the child exec'd or died), -1 on error.
  * Payload (may be NULL) gets the rest. An 'E' message's payload is the child's error line. */
 int sync_recv(int fd, char *payload, size_t len, struct sh_err *e);
+/* The descriptor that came with the last message received, if any (-1 otherwise). */
+int sync_take_fd(void);
 #endif

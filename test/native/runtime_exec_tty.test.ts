@@ -135,9 +135,22 @@ test('exec --tty with --console-socket: input and output through the pty', async
   expect(got.out.replace(/\r/g, '')).toContain('got:typed-line\nis-a-tty\n');
 });
 
-test('terminal without --console-socket is refused with a clear error', () => {
-  const b = h.bundle({ args: ['true'], edit: (s) => (s.process.terminal = true) });
-  const r = h.run(['create', '--bundle', b.dir, h.id()]);
-  expect(r.code).not.toBe(0);
-  expect(r.stderr).toMatch(/process.terminal needs --console-socket/);
+test('terminal without --console-socket: run and exec relay the pty themselves; create refuses', () => {
+  const b = h.bundle({ args: ['sh', '-c', 'read -r x; echo "got:$x"; [ -t 1 ] && echo stdout-is-tty; exit 5'], edit: (s) => (s.process.terminal = true) });
+  const r = h.run(['run', '--bundle', b.dir, h.id()], { input: 'hello\n' });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(5);
+  expect(r.stdout.replace(/\r/g, '')).toContain('got:hello\nstdout-is-tty\n');
+
+  const c = h.bundle({ args: ['sleep', '30'] });
+  const id = h.id();
+  expect(h.run(['run', '-d', '--bundle', c.dir, id]).code).toBe(0);
+  const e = h.run(['exec', '-t', id, 'sh', '-c', 'read -r x; echo "exec-got:$x"; tty'], { input: 'abc\n' });
+  expect(e.code).toBe(0);
+  expect(e.stdout.replace(/\r/g, '')).toMatch(/exec-got:abc\n\/dev\/pts\/\d+\n/);
+
+  const d = h.bundle({ args: ['true'], edit: (s) => (s.process.terminal = true) });
+  const cr = h.run(['create', '--bundle', d.dir, h.id()]);
+  expect(cr.code).not.toBe(0);
+  expect(cr.stderr).toMatch(/process.terminal needs --console-socket/);
 });
