@@ -193,20 +193,13 @@ static void run_create(void) {
   long long deadline = mon_now_ns() + (long long)opt.create_timeout_s * 1000000000LL;
   int status = 0;
   bool create_done = false;
-  while (!create_done || (sio.tty && sio.master < 0)) {
+  while (!create_done) {
     struct pollfd pfd[4];
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
     if (sio.out_r >= 0) pfd[n++] = (struct pollfd){.fd = sio.out_r, .events = POLLIN};
     if (sio.err_r >= 0) pfd[n++] = (struct pollfd){.fd = sio.err_r, .events = POLLIN};
     if (sio.console_fd >= 0) pfd[n++] = (struct pollfd){.fd = sio.console_fd, .events = POLLIN};
-    if (create_done) {
-      /* create exited without sending the pty master and none is pending. */
-      int r = stdio_receive_console(&sio, err, sizeof err);
-      if (r < 0) fail("%s", err);
-      if (r == 0) fail("%s create exited without sending the pty master to %s", opt.runtime, sio.console_path);
-      break;
-    }
     long long left_ms = (deadline - mon_now_ns()) / 1000000;
     if (left_ms <= 0) {
       kill(create_pid, SIGKILL);
@@ -233,7 +226,6 @@ static void run_create(void) {
       if (reap(create_pid, &status)) create_done = true;
     }
   }
-  stdio_close_console(&sio);
   if (sio.out_r >= 0) keep_create_output(&sio.out_r);
   if (sio.err_r >= 0) keep_create_output(&sio.err_r);
   trim_create_output();
@@ -241,6 +233,13 @@ static void run_create(void) {
     fail("%s create killed by signal %d: %s", opt.runtime, WTERMSIG(status), create_out);
   if (WEXITSTATUS(status) != 0)
     fail("%s create exited with status %d: %s", opt.runtime, WEXITSTATUS(status), create_out);
+  if (sio.tty && sio.master < 0) {
+    /* The runtime's connection may still wait in the listen backlog. */
+    int r = stdio_receive_console(&sio, err, sizeof err);
+    if (r < 0) fail("%s", err);
+    if (r == 0) fail("%s create exited without sending the pty master to %s", opt.runtime, sio.console_path);
+  }
+  stdio_close_console(&sio);
   container_pid = runtime_read_pid(opt.container_pid_file, err, sizeof err);
   if (container_pid < 0) fail("%s", err);
 }

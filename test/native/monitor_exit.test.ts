@@ -56,10 +56,10 @@ describe('shoal-monitor exit status', () => {
     expect(exit.exit_code).toBe(7);
   });
 
-  test('reports a failing create on the sync pipe with the runtime\'s message', async () => {
+  test.each([false, true])('reports a failing create on the sync pipe with the runtime\'s message (tty %s)', async (tty) => {
     await expect(
-      startMonitored({ args: ['true'], edit: (spec) => { spec.root.path = 'no-such-rootfs'; } }),
-    ).rejects.toThrow(/monitor: .*create exited with status \d+: .+/);
+      startMonitored({ args: ['true'], tty, edit: (spec) => { spec.root.path = 'no-such-rootfs'; } }),
+    ).rejects.toThrow(/monitor: .*create exited with status \d+: .*no-such-rootfs/);
   });
 });
 
