@@ -208,33 +208,41 @@ interface Series {
   lifecycle: number[];
 }
 
-async function measure(rt: Runtime, cgroupParent: string): Promise<Series> {
-  const series: Series = { run: [], lifecycle: [] };
+async function runPod(rt: Runtime, config: Message): Promise<string> {
+  return ((await rt.call('RunPodSandbox', { config })) as { pod_sandbox_id: string }).pod_sandbox_id;
+}
+
+async function stopRemove(rt: Runtime, id: string): Promise<void> {
+  await rt.call('StopPodSandbox', { pod_sandbox_id: id });
+  await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
+}
+
+/**
+ * The runtimes take turns pod by pod (round-robin, alternating who goes first), so machine noise
+ * hits them alike.
+ */
+async function measure(rts: Runtime[], cgroupParent: string): Promise<Record<string, Series>> {
+  const out: Record<string, Series> = Object.fromEntries(rts.map((rt) => [rt.name, { run: [], lifecycle: [] }]));
+  const order = (i: number): Runtime[] => (i % 2 === 0 ? rts : [...rts].reverse());
   // Warm-up: first plugin execs and the bridge creation are not what is measured.
-  for (let i = 0; i < 3; i++) {
-    const id = ((await rt.call('RunPodSandbox', { config: podConfig(i, cgroupParent, 'warm') })) as { pod_sandbox_id: string }).pod_sandbox_id;
-    await rt.call('StopPodSandbox', { pod_sandbox_id: id });
-    await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
-  }
-  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) for (const rt of rts) await stopRemove(rt, await runPod(rt, podConfig(i, `${cgroupParent}/${rt.name}`, 'warm')));
+  const ids: Record<string, string[]> = Object.fromEntries(rts.map((rt) => [rt.name, []]));
   for (let i = 0; i < PODS; i++) {
-    const t0 = process.hrtime.bigint();
-    const res = (await rt.call('RunPodSandbox', { config: podConfig(i, cgroupParent, 'run') })) as { pod_sandbox_id: string };
-    series.run.push(ms(t0));
-    ids.push(res.pod_sandbox_id);
+    for (const rt of order(i)) {
+      const t0 = process.hrtime.bigint();
+      ids[rt.name]!.push(await runPod(rt, podConfig(i, `${cgroupParent}/${rt.name}`, 'run')));
+      out[rt.name]!.run.push(ms(t0));
+    }
   }
-  for (const id of ids) {
-    await rt.call('StopPodSandbox', { pod_sandbox_id: id });
-    await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
-  }
+  for (const rt of rts) for (const id of ids[rt.name]!) await stopRemove(rt, id);
   for (let i = 0; i < PODS; i++) {
-    const t0 = process.hrtime.bigint();
-    const id = ((await rt.call('RunPodSandbox', { config: podConfig(i, cgroupParent, 'life') })) as { pod_sandbox_id: string }).pod_sandbox_id;
-    await rt.call('StopPodSandbox', { pod_sandbox_id: id });
-    await rt.call('RemovePodSandbox', { pod_sandbox_id: id });
-    series.lifecycle.push(ms(t0));
+    for (const rt of order(i)) {
+      const t0 = process.hrtime.bigint();
+      await stopRemove(rt, await runPod(rt, podConfig(i, `${cgroupParent}/${rt.name}`, 'life')));
+      out[rt.name]!.lifecycle.push(ms(t0));
+    }
   }
-  return series;
+  return out;
 }
 
 /** Pinning net+ipc+uts with hostname and lo up: in-process (koffi) vs. one helper process per pod. */
@@ -292,18 +300,19 @@ async function main(): Promise<void> {
   let pinning: { koffi: number[]; helper: number[] } | undefined;
   try {
     if (!ONLY || ONLY === 'pinning') pinning = await pinningBench(base);
-    for (const [name, start] of [
-      ['shoal', () => startShoal(join(base, 'shoal'), cniDir, `${cgroupParent}/default`)],
-      ['containerd', () => startContainerd(join(base, 'containerd'), cniDir)],
-    ] as const) {
-      if (ONLY && ONLY !== name) continue;
-      mkdirSync(join(base, name), { recursive: true });
-      const rt = await start();
-      try {
-        results[name] = await measure(rt, `${cgroupParent}/${name}`);
-      } finally {
-        await rt.stop();
+    const rts: Runtime[] = [];
+    try {
+      for (const [name, start] of [
+        ['shoal', () => startShoal(join(base, 'shoal'), cniDir, `${cgroupParent}/default`)],
+        ['containerd', () => startContainerd(join(base, 'containerd'), cniDir)],
+      ] as const) {
+        if (ONLY === 'pinning' || (ONLY && ONLY !== name)) continue;
+        mkdirSync(join(base, name), { recursive: true });
+        rts.push(await start());
       }
+      if (rts.length > 0) Object.assign(results, await measure(rts, cgroupParent));
+    } finally {
+      for (const rt of rts) await rt.stop();
     }
   } finally {
     killProcessesMentioning(base);

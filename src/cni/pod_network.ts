@@ -140,6 +140,8 @@ export class PodNetwork {
     const errors: string[] = [];
     // Every plugin gets its DEL even when one fails, so one broken plugin leaks only its own part.
     for (const plugin of [...entry.network.plugins].reverse()) {
+      // A plugin whose ADD was skipped made nothing to delete.
+      if (isNoOpAdd(plugin, entry.capabilityArgs)) continue;
       const config = pluginConfig(entry.network, plugin, entry.capabilityArgs, withPrev ? entry.result : undefined);
       try {
         await execPlugin(plugin.type, config, this.invocation('DEL', entry));
@@ -165,7 +167,7 @@ export class PodNetwork {
 
 /**
  * portmap's ADD without port mappings only echoes its prevResult (the plugin returns at once in
- * that case), so the exec is skipped; its DEL always runs.
+ * that case), so the exec is skipped, and with it the DEL of a pod it never touched.
  */
 function isNoOpAdd(plugin: NetworkConfigList['plugins'][number], capabilityArgs: CapabilityArgs): boolean {
   return plugin.type === 'portmap' && (capabilityArgs.portMappings ?? []).length === 0;
