@@ -6,7 +6,7 @@ import { cpuUsage, filesystemUsage, ioUsage, memoryUsage, networkUsage, processU
 import type { HostMemory } from './host_memory';
 import { defaultInterface, podInterfaces, type InterfaceCounters, type NetnsCounterReader } from './network';
 import type { StatsContainer, StatsPod } from './source';
-import { writableLayerUsage, type LayerUsage, type MountPointFinder } from './writable_layer';
+import { WritableLayerCache, type LayerUsage, type MountPointFinder } from './writable_layer';
 
 export interface StatsCollectorDeps {
   cgroups: CgroupStatsReader;
@@ -39,6 +39,7 @@ export interface PodReading {
  */
 export class StatsCollector {
   readonly cpuRates = new CpuRateTracker();
+  private readonly layers = new WritableLayerCache();
 
   constructor(private readonly deps: StatsCollectorDeps) {}
 
@@ -49,7 +50,7 @@ export class StatsCollector {
       const sinceStart = c.startedAtNs !== undefined ? sample.timestampNs - c.startedAtNs : undefined;
       usageNanoCores = this.cpuRates.rate(c.id, sample.cpu.usageNs, sample.monotonicNs, sinceStart);
     }
-    const layer = c.upperDir !== undefined ? writableLayerUsage(c.upperDir) : undefined;
+    const layer = c.upperDir !== undefined ? this.layers.usage(c.upperDir) : undefined;
     const layerMountpoint = layer !== undefined && c.upperDir !== undefined ? this.deps.mounts.find(c.upperDir) : undefined;
     return { container: c, sample, usageNanoCores, layer, layerMountpoint };
   }
@@ -91,11 +92,21 @@ export class StatsCollector {
     };
   }
 
-  /** Forgets the CPU samples of containers and pods that no longer exist. */
-  retain(containerIds: Iterable<string>, podIds: Iterable<string>): void {
-    const alive = new Set<string>(containerIds);
-    for (const id of podIds) alive.add(`pod/${id}`);
-    this.cpuRates.retain(alive);
+  /**
+   * Forgets what was kept for containers and pods that no longer exist or no longer run: CPU
+   * samples, and the cgroup files held open.
+   */
+  retain(containers: readonly StatsContainer[], pods: readonly StatsPod[]): void {
+    const ids = new Set<string>(containers.map((c) => c.id));
+    const cgroups = new Set<string>();
+    for (const c of containers) if (c.running && c.cgroupPath !== undefined) cgroups.add(c.cgroupPath);
+    for (const p of pods) {
+      ids.add(`pod/${p.id}`);
+      if (p.cgroupPath !== undefined) cgroups.add(p.cgroupPath);
+    }
+    this.cpuRates.retain(ids);
+    this.deps.cgroups.retain(cgroups);
+    this.layers.retain(new Set(containers.flatMap((c) => (c.upperDir !== undefined ? [c.upperDir] : []))));
   }
 
   private toContainerStats(r: ContainerReading): ContainerStats {

@@ -38,7 +38,7 @@ export class StatsService {
 
   listContainerStats(filter: ContainerStatsFilter = {}): ContainerStats[] {
     const all = this.source.containers();
-    if (isEmpty(filter)) this.collector.retain(all.map((c) => c.id), this.source.pods().map((p) => p.id));
+    if (isEmpty(filter)) this.collector.retain(all, this.source.pods());
     return this.filterContainers(all, filter).map((c) => this.collector.containerStats(c));
   }
 
@@ -50,7 +50,11 @@ export class StatsService {
 
   /** Ready pods only: a stopped pod has no processes left to measure. */
   listPodStats(filter: PodStatsFilter = {}): PodSandboxStats[] {
-    let pods = this.source.pods().filter((p) => p.ready);
+    const all = this.source.pods();
+    if (!filter.id && (filter.labelSelector === undefined || Object.keys(filter.labelSelector).length === 0)) {
+      this.collector.retain(this.source.containers(), all);
+    }
+    let pods = all.filter((p) => p.ready);
     if (filter.id) pods = byIdOrUniquePrefix(pods, filter.id, (p) => p.id);
     pods = pods.filter((p) => matchesLabels(p.labels, filter.labelSelector));
     if (pods.length === 0) return [];

@@ -93,3 +93,36 @@ export function deviceNumber(dev: bigint): string {
   const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
   return `${major}:${minor}`;
 }
+
+/**
+ * Walks are synchronous, and a writable layer can hold many files: a layer whose walk took T is
+ * reused for COST_FACTOR × T before being walked again (capped), so a big layer costs at most a few
+ * percent of the daemon's time while a small one (the usual case, well under a millisecond) is
+ * walked on every call.
+ */
+const COST_FACTOR = 20;
+const MAX_REUSE_MS = 60_000;
+
+export class WritableLayerCache {
+  private readonly entries = new Map<string, { usage: LayerUsage; at: number; costMs: number }>();
+
+  constructor(
+    private readonly walk: (dir: string) => LayerUsage | undefined = writableLayerUsage,
+    private readonly clockMs: () => number = () => performance.now(),
+  ) {}
+
+  usage(upperDir: string): LayerUsage | undefined {
+    const now = this.clockMs();
+    const e = this.entries.get(upperDir);
+    if (e !== undefined && now - e.at < Math.min(MAX_REUSE_MS, e.costMs * COST_FACTOR)) return e.usage;
+    const usage = this.walk(upperDir);
+    const done = this.clockMs();
+    if (usage === undefined) this.entries.delete(upperDir);
+    else this.entries.set(upperDir, { usage, at: done, costMs: done - now });
+    return usage;
+  }
+
+  retain(alive: ReadonlySet<string>): void {
+    for (const dir of this.entries.keys()) if (!alive.has(dir)) this.entries.delete(dir);
+  }
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { CgroupStatsReader } from '../../src/stats/cgroup/reader';
 import { parsePsi } from '../../src/stats/cgroup/psi';
-import { parseFlatKeyed, parseSingle } from '../../src/stats/cgroup/files';
+import { parseFlatKeyed, parseSingle, pickKeyed } from '../../src/stats/cgroup/files';
 import type { CgroupLayout } from '../../src/cgroup/layout';
 
 // Recorded samples: v1-real/ and unified/v1-real/ were copied from a live cgroup on this machine
@@ -25,6 +25,12 @@ describe('cgroup file formats', () => {
     expect(m.get('rss')).toBe(20n);
     expect(m.has('bogus')).toBe(false);
     expect(m.get('hierarchical_memory_limit')).toBe(9223372036854771712n);
+  });
+
+  test('picking keys matches whole keys at line starts only', () => {
+    const text = 'rss_huge 1\nrss 2\ntotal_rss 3\ncache 4';
+    const m = pickKeyed(text, ['rss', 'total_rss', 'rss_huge', 'cache', 'swap']);
+    expect([...m.entries()]).toEqual([['rss', 2n], ['total_rss', 3n], ['rss_huge', 1n], ['cache', 4n]]);
   });
 
   test('single values: numbers, and "max" as no limit', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { cgroupApply, cgroupDestroy, cgroupUpdate } from '../../src/native/libshoal';
 import { readCgroupLayout } from '../../src/cgroup/layout';
 import { CgroupStatsReader } from '../../src/stats/cgroup/reader';
+import { KeptOpenFiles } from '../../src/stats/cgroup/files';
 import { StatsCollector } from '../../src/stats/collector';
 import { HostMemory } from '../../src/stats/host_memory';
 import { NetnsCounterReader } from '../../src/stats/network';
@@ -127,5 +128,50 @@ describe('stats of a live cgroup with known load', () => {
     expect(s.cpu).toBeUndefined();
     expect(s.memory).toBeUndefined();
     expect(s.attributes?.id).toBe('live');
+  });
+});
+
+describe('cgroup files read through kept-open descriptors', () => {
+  const cgroupPath = `/shoal-stats-fds-${process.pid}-${randomBytes(3).toString('hex')}`;
+  let child: ChildProcess | undefined;
+
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    try {
+      cgroupDestroy(cgroupPath);
+    } catch {
+      // already removed by the test
+    }
+  });
+
+  test('each read is fresh; a removed cgroup reads as absent, a re-made one reads again; retain closes', async () => {
+    const files = new KeptOpenFiles();
+    const reader = new CgroupStatsReader(readCgroupLayout(), files);
+    child = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    await new Promise<void>((resolve) => child!.once('spawn', resolve));
+    cgroupApply(cgroupPath, {}, child.pid!);
+
+    const a = reader.read(cgroupPath).cpu!.usageNs;
+    const opened = files.openCount;
+    expect(opened).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = reader.read(cgroupPath).cpu!.usageNs;
+    expect(b).toBeGreaterThan(a); // same descriptor, new content
+    expect(files.openCount).toBe(opened); // nothing reopened
+
+    const exited = new Promise((r) => child!.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    cgroupDestroy(cgroupPath);
+    const gone = reader.read(cgroupPath);
+    expect(gone.cpu).toBeUndefined();
+    expect(gone.memory).toBeUndefined();
+
+    cgroupApply(cgroupPath, {});
+    reader.retain(new Set([cgroupPath])); // forgets the misses of the removed one
+    expect(reader.read(cgroupPath).cpu?.usageNs).toBe(0n);
+
+    reader.retain(new Set());
+    expect(files.openCount).toBe(0);
   });
 });

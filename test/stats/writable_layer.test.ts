@@ -1,7 +1,7 @@
 import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { MountPointFinder, deviceNumber, writableLayerUsage } from '../../src/stats/writable_layer';
+import { MountPointFinder, WritableLayerCache, deviceNumber, writableLayerUsage } from '../../src/stats/writable_layer';
 
 describe('writable layer usage', () => {
   let dir: string;
@@ -50,5 +50,37 @@ describe('mount point of a path', () => {
     expect(deviceNumber((259n << 8n) | 1n)).toBe('259:1');
     // minor above 255 goes to the high bits: major 8, minor 300
     expect(deviceNumber((8n << 8n) | (300n & 0xffn) | ((300n & ~0xffn) << 12n))).toBe('8:300');
+  });
+});
+
+describe('writable layer walks reused in proportion to their cost', () => {
+  test('a cheap walk is redone every time; a costly one is reused for 20× its cost', () => {
+    let clock = 0;
+    let walks = 0;
+    let cost = 0.01;
+    const cache = new WritableLayerCache(() => {
+      walks++;
+      clock += cost;
+      return { usedBytes: BigInt(walks), inodesUsed: 1n };
+    }, () => clock);
+    cache.usage('/a');
+    clock += 1;
+    cache.usage('/a');
+    expect(walks).toBe(2);
+
+    cost = 500; // a walk of half a second: reused for 10 s
+    clock += 1;
+    cache.usage('/a');
+    expect(walks).toBe(3);
+    clock += 9_000;
+    expect(cache.usage('/a')?.usedBytes).toBe(3n);
+    expect(walks).toBe(3);
+    clock += 1_001;
+    expect(cache.usage('/a')?.usedBytes).toBe(4n);
+
+    cache.retain(new Set());
+    cost = 0.01;
+    cache.usage('/a');
+    expect(walks).toBe(5);
   });
 });

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { readFlatKeyed, readSingle } from './files';
+import { readFlatKeyed, readSingle, type ReadFile } from './files';
 import { workingSet, type CpuSample, type MemorySample, type PidsSample, type SwapSample } from './sample';
 
 /**
@@ -10,22 +9,27 @@ import { workingSet, type CpuSample, type MemorySample, type PidsSample, type Sw
 /** v1 writes "no limit" as the largest page-aligned counter, 2^63 rounded down to a page. */
 const V1_UNLIMITED = 1n << 62n;
 
+const MEMORY_STAT_KEYS = [
+  'total_inactive_file', 'total_rss', 'total_cache', 'total_mapped_file', 'total_pgfault', 'total_pgmajfault', 'total_swap',
+  'hierarchical_memory_limit', 'hierarchical_memsw_limit',
+] as const;
+
 const finite = (v: bigint | undefined): bigint | undefined => (v === undefined || v >= V1_UNLIMITED ? undefined : v);
 
-export function readV1Cpu(cpuacctDir: string, extended: boolean): CpuSample | undefined {
-  const usage = readSingle(join(cpuacctDir, 'cpuacct.usage'));
+export function readV1Cpu(read: ReadFile, cpuacctDir: string, extended: boolean): CpuSample | undefined {
+  const usage = readSingle(read, `${cpuacctDir}/cpuacct.usage`);
   if (usage === undefined || usage === null) return undefined;
   const cpu: CpuSample = { usageNs: usage };
   if (extended) {
-    cpu.userNs = readSingle(join(cpuacctDir, 'cpuacct.usage_user')) ?? undefined;
-    cpu.systemNs = readSingle(join(cpuacctDir, 'cpuacct.usage_sys')) ?? undefined;
+    cpu.userNs = readSingle(read, `${cpuacctDir}/cpuacct.usage_user`) ?? undefined;
+    cpu.systemNs = readSingle(read, `${cpuacctDir}/cpuacct.usage_sys`) ?? undefined;
   }
   return cpu;
 }
 
-export function readV1Memory(memoryDir: string, extended: boolean): { memory: MemorySample; swap?: SwapSample } | undefined {
-  const usage = readSingle(join(memoryDir, 'memory.usage_in_bytes'));
-  const stat = readFlatKeyed(join(memoryDir, 'memory.stat'));
+export function readV1Memory(read: ReadFile, memoryDir: string, extended: boolean): { memory: MemorySample; swap?: SwapSample } | undefined {
+  const usage = readSingle(read, `${memoryDir}/memory.usage_in_bytes`);
+  const stat = readFlatKeyed(read, `${memoryDir}/memory.stat`, MEMORY_STAT_KEYS);
   if (usage === undefined || usage === null || stat === undefined) return undefined;
   const get = (key: string): bigint => stat.get(key) ?? 0n;
   const limit = finite(stat.get('hierarchical_memory_limit'));
@@ -40,8 +44,8 @@ export function readV1Memory(memoryDir: string, extended: boolean): { memory: Me
     limitBytes: limit,
   };
   if (extended) {
-    memory.failcnt = readSingle(join(memoryDir, 'memory.failcnt')) ?? undefined;
-    memory.oomKills = readFlatKeyed(join(memoryDir, 'memory.oom_control'))?.get('oom_kill');
+    memory.failcnt = readSingle(read, `${memoryDir}/memory.failcnt`) ?? undefined;
+    memory.oomKills = readFlatKeyed(read, `${memoryDir}/memory.oom_control`, ['oom_kill'])?.get('oom_kill');
   }
   // total_swap is only there when the kernel accounts swap (memsw); without it there is no
   // per-cgroup swap figure at all.
@@ -52,8 +56,9 @@ export function readV1Memory(memoryDir: string, extended: boolean): { memory: Me
   return { memory, swap: { usageBytes: swapUsage, limitBytes: swapLimit } };
 }
 
-export function readV1Pids(pidsDir: string): PidsSample | undefined {
-  const current = readSingle(join(pidsDir, 'pids.current'));
+export function readV1Pids(read: ReadFile, pidsDir: string, extended: boolean): PidsSample | undefined {
+  const current = readSingle(read, `${pidsDir}/pids.current`);
   if (current === undefined || current === null) return undefined;
-  return { current, limit: readSingle(join(pidsDir, 'pids.max')) ?? undefined };
+  // The limit is only for the metrics; CRI stats need the count alone.
+  return { current, limit: extended ? (readSingle(read, `${pidsDir}/pids.max`) ?? undefined) : undefined };
 }

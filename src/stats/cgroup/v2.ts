@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { readFlatKeyed, readSingle } from './files';
+import { readFlatKeyed, readSingle, type ReadFile } from './files';
 import { readPsi, type Psi } from './psi';
 import { workingSet, type CpuSample, type MemorySample, type PidsSample, type SwapSample } from './sample';
 
@@ -8,9 +7,11 @@ import { workingSet, type CpuSample, type MemorySample, type PidsSample, type Sw
  * hierarchical already; "max" means no limit.
  */
 
-export function readV2Cpu(dir: string, extended: boolean): CpuSample | undefined {
+const MEMORY_STAT_KEYS = ['inactive_file', 'anon', 'file', 'file_mapped', 'pgfault', 'pgmajfault'] as const;
+
+export function readV2Cpu(read: ReadFile, dir: string, extended: boolean): CpuSample | undefined {
   // cpu.stat's usage lines exist on every v2 cgroup, with or without the cpu controller.
-  const stat = readFlatKeyed(join(dir, 'cpu.stat'));
+  const stat = readFlatKeyed(read, `${dir}/cpu.stat`, ['usage_usec', 'user_usec', 'system_usec']);
   const usage = stat?.get('usage_usec');
   if (stat === undefined || usage === undefined) return undefined;
   const cpu: CpuSample = { usageNs: usage * 1000n };
@@ -23,9 +24,9 @@ export function readV2Cpu(dir: string, extended: boolean): CpuSample | undefined
   return cpu;
 }
 
-export function readV2Memory(dir: string, extended: boolean): { memory: MemorySample; swap?: SwapSample } | undefined {
-  const usage = readSingle(join(dir, 'memory.current'));
-  const stat = readFlatKeyed(join(dir, 'memory.stat'));
+export function readV2Memory(read: ReadFile, dir: string, extended: boolean): { memory: MemorySample; swap?: SwapSample } | undefined {
+  const usage = readSingle(read, `${dir}/memory.current`);
+  const stat = readFlatKeyed(read, `${dir}/memory.stat`, MEMORY_STAT_KEYS);
   if (usage === undefined || usage === null || stat === undefined) return undefined;
   const get = (key: string): bigint => stat.get(key) ?? 0n;
   const memory: MemorySample = {
@@ -36,29 +37,30 @@ export function readV2Memory(dir: string, extended: boolean): { memory: MemorySa
     mappedFileBytes: get('file_mapped'),
     pageFaults: get('pgfault'),
     majorPageFaults: get('pgmajfault'),
-    limitBytes: readSingle(join(dir, 'memory.max')) ?? undefined,
+    limitBytes: readSingle(read, `${dir}/memory.max`) ?? undefined,
   };
   if (extended) {
-    const events = readFlatKeyed(join(dir, 'memory.events'));
+    const events = readFlatKeyed(read, `${dir}/memory.events`, ['max', 'oom_kill']);
     memory.failcnt = events?.get('max');
     memory.oomKills = events?.get('oom_kill');
   }
-  const swapUsage = readSingle(join(dir, 'memory.swap.current'));
+  const swapUsage = readSingle(read, `${dir}/memory.swap.current`);
   if (swapUsage === undefined || swapUsage === null) return { memory };
-  return { memory, swap: { usageBytes: swapUsage, limitBytes: readSingle(join(dir, 'memory.swap.max')) ?? undefined } };
+  return { memory, swap: { usageBytes: swapUsage, limitBytes: readSingle(read, `${dir}/memory.swap.max`) ?? undefined } };
 }
 
-export function readV2Pids(dir: string): PidsSample | undefined {
-  const current = readSingle(join(dir, 'pids.current'));
+export function readV2Pids(read: ReadFile, dir: string, extended: boolean): PidsSample | undefined {
+  const current = readSingle(read, `${dir}/pids.current`);
   if (current === undefined || current === null) return undefined;
-  return { current, limit: readSingle(join(dir, 'pids.max')) ?? undefined };
+  // The limit is only for the metrics; CRI stats need the count alone.
+  return { current, limit: extended ? (readSingle(read, `${dir}/pids.max`) ?? undefined) : undefined };
 }
 
 /** PSI lives on the unified hierarchy only (also in hybrid mode, for cgroups mirrored there). */
-export function readV2Pressure(dir: string): { cpu?: Psi; memory?: Psi; io?: Psi } {
+export function readV2Pressure(read: ReadFile, dir: string): { cpu?: Psi; memory?: Psi; io?: Psi } {
   return {
-    cpu: readPsi(join(dir, 'cpu.pressure')),
-    memory: readPsi(join(dir, 'memory.pressure')),
-    io: readPsi(join(dir, 'io.pressure')),
+    cpu: readPsi(read, `${dir}/cpu.pressure`),
+    memory: readPsi(read, `${dir}/memory.pressure`),
+    io: readPsi(read, `${dir}/io.pressure`),
   };
 }
