@@ -141,6 +141,14 @@ async function main(): Promise<void> {
     }
     bundle.cleanup();
     fs.rmSync(tmp, { recursive: true, force: true });
+    // shoal-runtime's default cgroup parent (/shoal-runtime/<id>): removed when left empty
+    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l))) {
+      try {
+        fs.rmdirSync(path.join(line.split(' ')[4], 'shoal-runtime'));
+      } catch {
+        /* absent or still in use */
+      }
+    }
   }
 }
 

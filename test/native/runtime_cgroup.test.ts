@@ -40,6 +40,10 @@ function writes(version: 1 | 2, res: unknown): string[] {
   return plan(version, res).map((w) => `${w.file}=${w.value}`);
 }
 
+function hostHasSwap(): boolean {
+  return fs.readFileSync('/proc/swaps', 'utf8').trim().split('\n').length > 1;
+}
+
 function hostLayout(): { mode: string; v2_root: string | null; v1: Record<string, string>; v2_controllers: string[] } {
   const r = call(layoutFn);
   expect(r.rc).toBe(0);
@@ -57,11 +61,27 @@ test('layout describes this host from mountinfo', () => {
   if (hasV1) expect(l.v1.memory).toBe(mounts.find((m) => fs.existsSync(path.join(m, 'memory.limit_in_bytes'))));
 });
 
-test('resources are applied and visible inside the container (v1 files, hugetlb where it lives)', () => {
+/** Where a controller's file of the container's cgroup appears inside the container (the runtime
+ *  binds each hierarchy's cgroup dir under /sys/fs/cgroup/<mount name>, or the v2 dir itself). */
+function insidePath(l: ReturnType<typeof hostLayout>, ctrl: string, v1file: string, v2file: string): string {
+  if (l.v1[ctrl]) return `/sys/fs/cgroup/${path.basename(l.v1[ctrl])}/${v1file}`;
+  return l.mode === 'v2' ? `/sys/fs/cgroup/${v2file}` : `/sys/fs/cgroup/${path.basename(l.v2_root as string)}/${v2file}`;
+}
+
+test('resources are applied and visible inside the container (per controller version)', () => {
   const l = hostLayout();
+  const v1 = (c: string) => Boolean(l.v1[c]);
   const hugeVersion = l.v1.hugetlb ? 1 : l.v2_controllers.includes('hugetlb') ? 2 : 0;
+  const files = [
+    insidePath(l, 'memory', 'memory.limit_in_bytes', 'memory.max'),
+    insidePath(l, 'memory', 'memory.soft_limit_in_bytes', 'memory.low'),
+    insidePath(l, 'pids', 'pids.max', 'pids.max'),
+    insidePath(l, 'cpu', 'cpu.shares', 'cpu.weight'),
+    insidePath(l, 'cpu', 'cpu.cfs_quota_us', 'cpu.max'),
+    insidePath(l, 'cpuset', 'cpuset.cpus', 'cpuset.cpus'),
+  ];
   const b = h.bundle({
-    args: ['sh', '-c', 'cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes pids/pids.max cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpuset/cpuset.cpus'],
+    args: ['cat', ...files],
     edit: (s) => {
       s.linux.resources = {
         memory: { limit: 64 * 1024 * 1024, reservation: 32 * 1024 * 1024 },
@@ -71,10 +91,16 @@ test('resources are applied and visible inside the container (v1 files, hugetlb 
       };
     },
   });
-  const id = h.id();
-  const r = h.run(['run', '--bundle', b.dir, id]);
+  const r = h.run(['run', '--bundle', b.dir, h.id()]);
   expect(r.stderr).toBe('');
-  expect(r.stdout.trim().split('\n')).toEqual([String(64 << 20), String(32 << 20), '42', '512', '50000', '100000', '0']);
+  expect(r.stdout.trim().split('\n')).toEqual([
+    String(64 << 20),
+    String(32 << 20),
+    '42',
+    v1('cpu') ? '512' : '20', // 1 + (512 - 2) * 9999 / 262142
+    v1('cpu') ? '50000' : '50000 100000',
+    '0',
+  ]);
 });
 
 test('hugetlb limit lands in the hierarchy that holds hugetlb (cgroup2 on a hybrid host)', () => {
@@ -95,7 +121,9 @@ test('hugetlb limit lands in the hierarchy that holds hugetlb (cgroup2 on a hybr
   expect(procs.split('\n')).toContain(String(pid));
 });
 
-test('v1 devices controller denies what the rules deny, allows the defaults', () => {
+test('devices: v1 controller denies what the rules deny; on v2 the runtime says it does not enforce', () => {
+  const l = hostLayout();
+  const enforced = Boolean(l.v1.devices);
   // /dev/net/tun (c 10:200) opens without any capability: only the devices cgroup can refuse it.
   // It is bind-mounted (linux.devices entries are allowed in the cgroup automatically).
   const script = '(exec 3</dev/mydev) 2>/dev/null && echo mydev-open || echo mydev-denied; echo x > /dev/null && echo null-ok';
@@ -108,6 +136,13 @@ test('v1 devices controller denies what the rules deny, allows the defaults', ()
       },
     });
   expect(h.runIn(mk(undefined)).stdout).toBe('mydev-open\nnull-ok\n');
+  if (!enforced) {
+    const log = path.join(h.tmp, 'devices.log');
+    const r = h.run(['--log', log, 'run', '--bundle', mk([{ allow: false, access: 'rwm' }]).dir, h.id()]);
+    expect(r.stdout).toBe('mydev-open\nnull-ok\n');
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/linux.resources.devices: not enforced/);
+    return;
+  }
   expect(h.runIn(mk([{ allow: false, access: 'rwm' }])).stdout).toBe('mydev-denied\nnull-ok\n');
   expect(h.runIn(mk([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }])).stdout).toBe(
     'mydev-open\nnull-ok\n',
@@ -126,7 +161,8 @@ test('v1 devices controller denies what the rules deny, allows the defaults', ()
 test('a memory limit OOM-kills and shoal_cgroup_oom_killed counts it', () => {
   const b = h.bundle({
     args: ['sh', '-c', 'sleep 30'],
-    edit: (s) => (s.linux.resources = { memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } }),
+    // with swap on the host, memory+swap must be capped too or the shell would swap instead
+    edit: (s) => (s.linux.resources = { memory: { limit: 16 * 1024 * 1024, ...(hostHasSwap() ? { swap: 16 * 1024 * 1024 } : {}) } }),
   });
   const id = h.id();
   expect(h.run(['run', '-d', '--bundle', b.dir, id]).stderr).toBe('');
