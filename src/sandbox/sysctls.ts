@@ -31,7 +31,8 @@ function canonical(name: string): { dotted: string; file: string } {
 export function planSysctls(sysctls: Record<string, string>, own: { net: boolean; ipc: boolean; uts: boolean }): SysctlWrite[] {
   const writes: SysctlWrite[] = [];
   for (const [name, value] of Object.entries(sysctls).sort(([a], [b]) => a.localeCompare(b))) {
-    if (!/^[A-Za-z0-9_./-]+$/.test(name) || name.split(/[./]/).some((p) => p === '..')) {
+    const parts = name.includes('/') ? name.split('/') : name.split('.');
+    if (!/^[A-Za-z0-9_./-]+$/.test(name) || parts.some((p) => p === '' || p === '.' || p === '..')) {
       throw invalidArgument(`sysctl "${name}": not a valid sysctl name`);
     }
     const { dotted, file } = canonical(name);
