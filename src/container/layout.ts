@@ -1,5 +1,8 @@
 import { join } from 'node:path';
 
+const MAX_SOCKET_PATH = 107;
+const MIN_SOCKET_ID = 16;
+
 /**
  * Where a container's pieces live. Durable ones under the root (next to the record), volatile
  * ones under the run dir. Socket paths are kept short: a unix socket path has 108 bytes.
@@ -51,7 +54,13 @@ export class ContainerLayout {
   get socketsDir(): string {
     return join(this.runDir, 'a');
   }
+  /**
+   * The monitor's socket. The id is shortened to fit a unix socket address (107 bytes) when the
+   * run dir is long; ids are random, so even the shortest allowed prefix (16 hex digits) is unique.
+   */
   attachSocket(id: string): string {
-    return join(this.socketsDir, `${id}.sock`);
+    const room = MAX_SOCKET_PATH - this.socketsDir.length - '/.sock'.length;
+    if (room < MIN_SOCKET_ID) throw new Error(`run dir ${this.runDir} is too long for container attach sockets`);
+    return join(this.socketsDir, `${id.slice(0, room)}.sock`);
   }
 }

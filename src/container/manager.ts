@@ -247,11 +247,21 @@ export class ContainerManager {
     const { record, config } = entry;
     const id = record.id;
     const L = this.layout;
+    const steps: Record<string, number> = {};
+    let mark = process.hrtime.bigint();
+    const step = (name: string): void => {
+      const now = process.hrtime.bigint();
+      steps[name] = Number(now - mark) / 1e6;
+      mark = now;
+    };
     mkdirSync(L.dir(id), { recursive: true, mode: 0o700 });
     await this.store.write(record);
+    step('record');
     await this.deps.images.holdLayers(id, image.id);
     const lowers = await this.deps.images.layerDirs(image.id);
+    step('layers');
     mountRootfs(L.rootfs(id), lowers, L.upper(id), L.work(id));
+    step('mount');
     const rootfs = L.rootfs(id);
     const sc = config.linux?.securityContext;
     const user = resolveUser(sc, image.config.User, { passwd: readFileInRoot(rootfs, '/etc/passwd'), group: readFileInRoot(rootfs, '/etc/group') });
@@ -271,6 +281,7 @@ export class ContainerManager {
     writeFileSync(join(L.bundle(id), 'config.json'), JSON.stringify(spec));
     mkdirSync(L.runFiles(id), { recursive: true, mode: 0o700 });
     if (record.logPath !== '') mkdirSync(dirname(record.logPath), { recursive: true, mode: 0o755 });
+    step('spec');
 
     const started = await this.launcher.launch({
       id,
@@ -285,11 +296,14 @@ export class ContainerManager {
       stdinOnce: config.stdinOnce,
       tty: config.tty,
     });
+    step('monitor');
     record.pid = started.pid;
     record.monitorPid = started.monitorPid;
     record.phase = 'created';
     await this.store.write(record);
+    step('record');
     this.watcher.expect(id);
+    this.deps.log.debug({ id, steps }, 'container created');
   }
 
   /** Re-registers a recovered record (restart): in memory, its name, and the exit watch. */

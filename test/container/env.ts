@@ -243,7 +243,7 @@ export function containerLeaks(daemon: TestDaemon, ids: string[]): Record<string
     records: listed(join(daemon.root, 'containers')),
     runtimeState: listed(join(daemon.runDir, 'runtime')),
     exitFiles: listed(join(daemon.runDir, 'exits')),
-    sockets: listed(join(daemon.runDir, 'a')),
+    sockets: fs.existsSync(join(daemon.runDir, 'a')) ? fs.readdirSync(join(daemon.runDir, 'a')).filter((n) => ids.some((id) => id.startsWith(n.replace(/\.sock$/, '')))) : [],
     runFiles: listed(join(daemon.runDir, 'containers')),
   };
 }

@@ -1,0 +1,397 @@
+/**
+ * CRI container benchmark: the same workloads against shoald and Debian's containerd (CRI plugin,
+ * runc shim) started here with temporary configs and roots, the same CNI conflist shape and the
+ * same busybox image served by a local docker-registry. Prints p50/p95 and shoal/containerd
+ * ratios; asserts nothing.
+ *
+ * Workloads: pod + container start (RunPodSandbox → CreateContainer → StartContainer), container
+ * lifecycle (Create → Start → Stop → Remove in one pod), ExecSync, ListContainers and
+ * ListContainerStats with 100 containers, and the RSS of the daemon plus its per-container
+ * processes with 50 pods (one container each).
+ *
+ * Run (as root, after `make build`), from the repository root:
+ *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/cri.ts && \
+ *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd]
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { configSchema } from '../src/config/schema';
+import { ImageManager } from '../src/image/manager';
+import { closeRegistryConnections } from '../src/image/registry/client';
+import { startRegistry } from '../test/helpers/registry';
+import { buildImage, busyboxEntries, pushImage, tarOf } from '../test/helpers/test_images';
+import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
+
+const REPO = process.env.SHOAL_REPO ?? process.cwd();
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1] ?? '') || 30;
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const LIST_CONTAINERS = 100;
+const RSS_PODS = 50;
+
+type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Call = (method: string, req: Message) => Promise<Message>;
+
+function criCalls(socket: string): { runtime: Call; image: Call; close: () => void } {
+  const def = protoLoader.loadSync(join(REPO, 'proto/runtime/v1/api.proto'), { keepCase: true, longs: String, enums: String, defaults: true });
+  const v1 = (grpc.loadPackageDefinition(def).runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  const opts = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+  const rt = new (v1.RuntimeService as grpc.ServiceClientConstructor)(`unix://${socket}`, grpc.credentials.createInsecure(), opts);
+  const im = new (v1.ImageService as grpc.ServiceClientConstructor)(`unix://${socket}`, grpc.credentials.createInsecure(), opts);
+  const mk = (client: grpc.Client): Call => (method, req) =>
+    new Promise((res, rej) => {
+      const fn = (client as unknown as Record<string, (r: Message, o: object, cb: (e: Error | null, m: Message) => void) => void>)[method]!;
+      fn.call(client, req, { deadline: Date.now() + 120_000 }, (e, m) => (e ? rej(new Error(`${method}: ${e.message}`)) : res(m)));
+    });
+  return { runtime: mk(rt), image: mk(im), close: () => (rt.close(), im.close()) };
+}
+
+async function waitForSocket(path: string, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(path)) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}) before serving`);
+    if (Date.now() > deadline) throw new Error(`${what} did not create ${path}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+function conflist(dir: string, tag: string, octet: number): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `shoalcri-${tag}`,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: `shcb${tag}`,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: `10.251.${octet}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  });
+}
+
+/** An OCI image archive whose only file is /pause = shoal-init (containerd's sandbox image). */
+async function pauseImageArchive(path: string, name: string): Promise<void> {
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  const layer = await tarOf([{ name: 'pause', content: readFileSync(join(REPO, 'bin/shoal-init')), mode: 0o755 }]);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Entrypoint: ['/pause'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`] } }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(config)}`, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${sha(layer)}`, size: layer.length }],
+    }),
+  );
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length, annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name }, platform: { architecture: 'amd64', os: 'linux' } }],
+  });
+  const archive = await tarOf([
+    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', content: index },
+    { name: 'blobs/', type: 'directory' },
+    { name: 'blobs/sha256/', type: 'directory' },
+    ...[layer, config, manifest].map((b) => ({ name: `blobs/sha256/${sha(b)}`, content: b })),
+  ]);
+  writeFileSync(path, archive);
+}
+
+interface Runtime {
+  name: string;
+  runtime: Call;
+  image: Call;
+  /** Pids of the daemon and of every per-pod/per-container process it keeps. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+async function startShoal(dir: string, cniDir: string, cgroupParent: string, registryHost: string, image: string): Promise<Runtime> {
+  const socket = join(dir, 'shoal.sock');
+  const config = join(dir, 'shoal.toml');
+  const root = join(dir, 'root');
+  const runDir = join(dir, 'run');
+  writeFileSync(config, `[metrics]\naddress = ""\n[cni]\nconf_dir = "${cniDir}"\n[runtime]\ndefault_cgroup_parent = "${cgroupParent}"\n[registry]\ninsecure = ["${registryHost}"]\n`);
+  // The image goes into shoal's store through the image part's own pull (as PullImage would).
+  const images = await ImageManager.open({ root, config: configSchema.parse({ root, registry: { insecure: [registryHost] } }), log: pino({ level: 'silent' }) });
+  await images.pull(image, undefined);
+  await images.close();
+  const child = spawn(join(REPO, 'bin/shoald'), ['--config', config, '--socket', socket, '--root', root, '--run-dir', runDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForSocket(socket, child, 'shoald');
+  const { runtime, image: im, close } = criCalls(socket);
+  return {
+    name: 'shoal',
+    runtime,
+    image: im,
+    pids: () => [child.pid!, ...processesMentioning(runDir, 'shoal-monitor'), ...processesMentioning(runDir, 'shoal-init')],
+    async stop() {
+      close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function startContainerd(dir: string, cniDir: string, registryHost: string): Promise<Runtime> {
+  const socket = join(dir, 'containerd.sock');
+  const pause = 'localhost/shoal-bench/pause:1';
+  const config = join(dir, 'containerd.toml');
+  writeFileSync(
+    config,
+    `version = 2
+root = "${dir}/root"
+state = "${dir}/state"
+[grpc]
+  address = "${socket}"
+[ttrpc]
+  address = "${socket}.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${pause}"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${cniDir}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registryHost}"]
+    endpoint = ["http://${registryHost}"]
+`,
+  );
+  const child = spawn('containerd', ['--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitForSocket(socket, child, 'containerd');
+  const archive = join(dir, 'pause.tar');
+  await pauseImageArchive(archive, pause);
+  const imp = spawnSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', archive], { encoding: 'utf8' });
+  if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
+  const { runtime, image, close } = criCalls(socket);
+  return {
+    name: 'containerd',
+    runtime,
+    image,
+    pids: () => [child.pid!, ...processesMentioning(socket, 'containerd-shim')],
+    async stop() {
+      close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+function processesMentioning(needle: string, name: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.includes(needle) && cmd.includes(name)) out.push(Number(p));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function rssKb(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return Number(line?.split(/\s+/)[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+let podCounter = 0;
+function podConfig(cgroupParent: string): Message {
+  const uid = `${++podCounter}-${randomBytes(4).toString('hex')}`;
+  return {
+    metadata: { name: `bench-${uid}`, namespace: 'bench', uid, attempt: 0 },
+    hostname: `bench-${podCounter}`,
+    log_directory: '',
+    linux: { cgroup_parent: `${cgroupParent}/pod${uid}`, security_context: { namespace_options: { network: 'POD', ipc: 'POD', pid: 'CONTAINER' } } },
+  };
+}
+
+let containerCounter = 0;
+function containerConfig(image: string, command: string[]): Message {
+  return {
+    metadata: { name: `c${++containerCounter}`, attempt: 0 },
+    image: { image },
+    command,
+    log_path: '',
+    linux: { security_context: { namespace_options: { network: 'POD', ipc: 'POD', pid: 'CONTAINER' } } },
+  };
+}
+
+/** Sleeps until told to stop (SIGTERM ends it at once even as PID 1). */
+const SLEEPER = ['/bin/sh', '-c', 'trap "exit 0" TERM; sleep 100000 & wait'];
+
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+interface Series {
+  podAndContainer: number[];
+  lifecycle: number[];
+  exec: number[];
+  list: number[];
+  listStats: number[];
+  rssKb: number;
+}
+
+async function createStarted(rt: Runtime, podId: string, pod: Message, image: string): Promise<string> {
+  const id = (await rt.runtime('CreateContainer', { pod_sandbox_id: podId, config: containerConfig(image, SLEEPER), sandbox_config: pod })).container_id as string;
+  await rt.runtime('StartContainer', { container_id: id });
+  return id;
+}
+
+async function removePod(rt: Runtime, id: string): Promise<void> {
+  await rt.runtime('StopPodSandbox', { pod_sandbox_id: id });
+  await rt.runtime('RemovePodSandbox', { pod_sandbox_id: id });
+}
+
+async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
+  const s: Series = { podAndContainer: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0 };
+  // Warm-up: first plugin execs, the bridge, first container of the image.
+  for (let i = 0; i < 2; i++) {
+    const pod = podConfig(cgroupParent);
+    const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
+    await createStarted(rt, id, pod, image);
+    await removePod(rt, id);
+  }
+  // 1. pod + container start
+  for (let i = 0; i < RUNS; i++) {
+    const pod = podConfig(cgroupParent);
+    const t0 = process.hrtime.bigint();
+    const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
+    await createStarted(rt, id, pod, image);
+    s.podAndContainer.push(ms(t0));
+    await removePod(rt, id);
+  }
+  // 2. container lifecycle and 3. ExecSync, in one pod
+  const pod = podConfig(cgroupParent);
+  const podId = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const id = await createStarted(rt, podId, pod, image);
+    await rt.runtime('StopContainer', { container_id: id, timeout: '10' });
+    await rt.runtime('RemoveContainer', { container_id: id });
+    s.lifecycle.push(ms(t0));
+  }
+  const target = await createStarted(rt, podId, pod, image);
+  for (let i = 0; i < RUNS + 2; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await rt.runtime('ExecSync', { container_id: target, cmd: ['/bin/sh', '-c', 'echo ok'], timeout: '10' });
+    if (i >= 2) s.exec.push(ms(t0));
+    if (Buffer.from(r.stdout as Buffer).toString() !== 'ok\n') throw new Error(`${rt.name} ExecSync answered ${JSON.stringify(r)}`);
+  }
+  await removePod(rt, podId);
+  // 4. lists with 100 containers (10 pods × 10)
+  const pods: string[] = [];
+  for (let p = 0; p < LIST_CONTAINERS / 10; p++) {
+    const cfg = podConfig(cgroupParent);
+    const id = (await rt.runtime('RunPodSandbox', { config: cfg })).pod_sandbox_id as string;
+    pods.push(id);
+    await Promise.all(Array.from({ length: 10 }, () => createStarted(rt, id, cfg, image)));
+  }
+  for (let i = 0; i < RUNS + 2; i++) {
+    let t0 = process.hrtime.bigint();
+    const l = await rt.runtime('ListContainers', {});
+    if (i >= 2) s.list.push(ms(t0));
+    if ((l.containers as unknown[]).length !== LIST_CONTAINERS) throw new Error(`${rt.name} listed ${(l.containers as unknown[]).length} containers`);
+    t0 = process.hrtime.bigint();
+    await rt.runtime('ListContainerStats', {});
+    if (i >= 2) s.listStats.push(ms(t0));
+  }
+  for (const id of pods) await removePod(rt, id);
+  // 5. memory with 50 pods of one container each
+  const rssPods: string[] = [];
+  for (let p = 0; p < RSS_PODS; p++) {
+    const cfg = podConfig(cgroupParent);
+    const id = (await rt.runtime('RunPodSandbox', { config: cfg })).pod_sandbox_id as string;
+    rssPods.push(id);
+    await createStarted(rt, id, cfg, image);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  s.rssKb = rt.pids().reduce((n, pid) => n + rssKb(pid), 0);
+  for (const id of rssPods) await removePod(rt, id);
+  return s;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+function row(label: string, shoal: number[] | undefined, peer: number[] | undefined): string {
+  const f = (x: number | undefined): string => (x === undefined ? '       -' : x.toFixed(2).padStart(8));
+  const p50s = shoal && pct(shoal, 50);
+  const p95s = shoal && pct(shoal, 95);
+  const p50p = peer && pct(peer, 50);
+  const p95p = peer && pct(peer, 95);
+  const r = (a?: number, b?: number): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
+  return `${label.padEnd(26)} ${f(p50s)} ${f(p95s)}   ${f(p50p)} ${f(p95p)}   p50 ${r(p50s, p50p)}  p95 ${r(p95s, p95p)}`;
+}
+
+async function main(): Promise<void> {
+  const base = mkdtempSync('/tmp/shoal-bench-cri-');
+  const tag = randomBytes(2).toString('hex');
+  const cgroupParent = `/shoal-bench-cri-${tag}`;
+  const cniDir = join(base, 'cni');
+  mkdirSync(cniDir);
+  writeFileSync(join(cniDir, '10-bench.conflist'), conflist(base, tag, randomBytes(1)[0]!));
+  const registry = await startRegistry();
+  const results: Record<string, Series> = {};
+  try {
+    const layer = await tarOf([...busyboxEntries(), { name: 'proc/', type: 'directory' }, { name: 'sys/', type: 'directory' }, { name: 'dev/', type: 'directory' }]);
+    await pushImage(registry, 'bench/busybox', 'v1', buildImage([{ tar: layer, compression: 'gzip' }], { env: ['PATH=/bin'] }));
+    const image = `${registry.host}/bench/busybox:v1`;
+    for (const name of ['shoal', 'containerd'] as const) {
+      if (ONLY && ONLY !== name) continue;
+      const dir = join(base, name);
+      mkdirSync(dir, { recursive: true });
+      const rt = name === 'shoal' ? await startShoal(dir, cniDir, `${cgroupParent}/default`, registry.host, image) : await startContainerd(dir, cniDir, registry.host);
+      try {
+        if (name === 'containerd') await rt.image('PullImage', { image: { image } });
+        results[name] = await measure(rt, `${cgroupParent}/${name}`, image);
+      } finally {
+        await rt.stop();
+      }
+    }
+  } finally {
+    closeRegistryConnections();
+    await registry.stop();
+    killProcessesMentioning(base);
+    unmountUnder(base);
+    removeCgroupTree(cgroupParent);
+    spawnSync('ip', ['link', 'del', `shcb${tag}`], { stdio: 'ignore' });
+    rmSync(base, { recursive: true, force: true });
+  }
+  const sh = results.shoal;
+  const cd = results.containerd;
+  console.log(`runs: ${RUNS} sequential; times in ms           shoal p50/p95        containerd p50/p95    ratios`);
+  console.log(row('pod + container start', sh?.podAndContainer, cd?.podAndContainer));
+  console.log(row('container lifecycle', sh?.lifecycle, cd?.lifecycle));
+  console.log(row('ExecSync', sh?.exec, cd?.exec));
+  console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
+  console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
+  const mb = (kb?: number): string => (kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MiB`);
+  console.log(`RSS at ${RSS_PODS} pods (daemon + monitors | containerd + shims): shoal ${mb(sh?.rssKb)}  containerd ${mb(cd?.rssKb)}  ratio ${sh && cd ? (sh.rssKb / cd.rssKb).toFixed(2) : '-'}x`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
