@@ -12,7 +12,11 @@ import type { Pusher } from './test_images';
  * temp dir, and one of three auth modes: none, htpasswd (basic), or token with a small token
  * issuer (RS256 JWTs, the signing certificate in the `x5c` header) served by this process.
  */
-export type RegistryAuth = { mode: 'none' } | { mode: 'htpasswd'; user: string; password: string } | { mode: 'token'; user?: string; password?: string };
+export type RegistryAuth =
+  | { mode: 'none' }
+  | { mode: 'htpasswd'; user: string; password: string }
+  /** With `user`, the issuer grants tokens only for those credentials or for `refreshToken`. */
+  | { mode: 'token'; user?: string; password?: string; refreshToken?: string };
 
 export interface TestRegistry extends Pusher {
   /** host:port, the reference domain */
@@ -22,8 +26,10 @@ export interface TestRegistry extends Pusher {
   blobDataPath(digest: string): string;
   /** The self-signed certificate of a TLS instance. */
   readonly caFile?: string;
-  /** Token issuer requests seen (token mode). */
+  /** Token issuer requests seen (token mode): "GET ?query" or "POST ". */
   readonly tokenRequests: string[];
+  /** A registry token for `scope` signed by the issuer (token mode). */
+  mintToken(scope: string): string;
   stop(): Promise<void>;
 }
 
@@ -49,7 +55,7 @@ interface TokenIssuer {
   close(): Promise<void>;
 }
 
-async function startTokenIssuer(dir: string, service: string, issuer: string, creds?: { user?: string; password?: string }): Promise<TokenIssuer> {
+async function startTokenIssuer(dir: string, service: string, issuer: string, creds?: { user?: string; password?: string; refreshToken?: string }): Promise<TokenIssuer> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=shoal-test-token-issuer'], { stdio: 'ignore' });
@@ -73,7 +79,22 @@ async function startTokenIssuer(dir: string, service: string, issuer: string, cr
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    requests.push(url.search);
+    requests.push(`${req.method} ${url.search}`);
+    if (req.method === 'POST') {
+      // OAuth2 refresh-token grant (what an identity token is exchanged with)
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        if (form.get('grant_type') !== 'refresh_token' || !creds?.refreshToken || form.get('refresh_token') !== creds.refreshToken) {
+          res.writeHead(401).end();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: mint(form.get('scope') ?? '', 'refreshed'), expires_in: 300 }));
+      });
+      return;
+    }
     let user: string | undefined;
     const auth = req.headers.authorization;
     if (auth?.startsWith('Basic ')) {
@@ -189,6 +210,10 @@ ${tlsYaml}${authYaml}`;
         if (auth.mode === 'htpasswd') return `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
         if (tokenIssuer) return `Bearer ${tokenIssuer.mint(`repository:${repo}:pull,push`, 'pusher')}`;
         return undefined;
+      },
+      mintToken(scope: string) {
+        if (!tokenIssuer) throw new Error('not a token-mode registry');
+        return tokenIssuer.mint(scope, 'minted');
       },
       blobDataPath(digest: string) {
         const hex = digest.slice(7);

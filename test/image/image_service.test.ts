@@ -150,7 +150,30 @@ test('token auth: an anonymous bearer token is fetched from the challenge realm 
   expect(ok.image_ref).toBe(image.id);
   const mine = token.tokenRequests.slice(before);
   expect(mine.length).toBe(1); // one token, reused for manifest, config and both layers
-  expect(mine[0]).toContain('scope=repository%3Atok%2Fapp%3Apull');
+  expect(mine[0]).toMatch(/^GET .*scope=repository%3Atok%2Fapp%3Apull/);
+});
+
+test('token auth with credentials: username/password, an identity token (refresh grant) or a registry token', async () => {
+  const locked = await startRegistry({ mode: 'token', user: 'robot', password: 'pw', refreshToken: 'refresh-me' });
+  toStop.push(() => locked.stop());
+  const image = await smallImage('token-creds');
+  await pushImage(locked, 'sealed/app', 'v1', image);
+  const name = `${locked.host}/sealed/app:v1`;
+  const none = { username: '', password: '', auth: '', server_address: '', identity_token: '', registry_token: '' };
+  for (const auth of [
+    { ...none, username: 'robot', password: 'pw' },
+    { ...none, identity_token: 'refresh-me' },
+    { ...none, registry_token: locked.mintToken('repository:sealed/app:pull') },
+  ]) {
+    closeRegistryConnections(); // forget cached tokens between credential kinds
+    const s = await serve({ registry: { insecure: [locked.host] } });
+    expect((await s.client.image('PullImage', { image: { image: name }, auth })).image_ref).toBe(image.id);
+  }
+  closeRegistryConnections();
+  const s = await serve({ registry: { insecure: [locked.host] } });
+  const denied = await s.client.image('PullImage', { image: { image: name }, auth: { ...none, username: 'robot', password: 'wrong' } }).catch((e: unknown) => e);
+  expect(codeOf(denied)).toBe('FAILED_PRECONDITION');
+  expect(locked.tokenRequests.some((r) => r.startsWith('POST'))).toBe(true);
 });
 
 test('mirrors are tried in order before the registry itself', async () => {
