@@ -26,10 +26,15 @@ else
 fi
 echo "cgroup2 VM: ${#files[@]} test files: ${files[*]:-none}"
 
-# The last run's reports, console log and statuses stay there for a look after a failure.
-out=${SHOAL_VM_CACHE:-$PWD/.cache/vm}/runs/last
-rm -rf "$out"
-mkdir -p "$out"
+# Each run's reports, console log and statuses stay in a directory of its own (runs may overlap),
+# `runs/last` pointing at the newest, for a look after a failure; the five newest are kept.
+runs=${SHOAL_VM_CACHE:-$PWD/.cache/vm}/runs
+mkdir -p "$runs"
+out=$(mktemp -d "$runs/run.XXXXXX")
+chmod 0755 "$out"
+[[ -L "$runs/last" || ! -e "$runs/last" ]] || rm -rf "$runs/last"
+ln -sfn "$(basename "$out")" "$runs/last"
+ls -dt "$runs"/run.* | tail -n +6 | xargs -r rm -rf
 set +e
 test/vm/run.sh --timeout "${SHOAL_VM_TIMEOUT:-540}" --out "$out" -- bash test/vm/guest/suite.sh "${files[@]}"
 vm_rc=$?

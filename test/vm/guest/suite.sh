@@ -15,6 +15,14 @@ jest=(node_modules/.bin/jest --ci --maxWorkers=2 --testTimeout=$((120000 * scale
 [[ -d /vm-jest-cache ]] && jest+=(--cacheDirectory=/vm-jest-cache)
 canary=(--testMatch '**/test/vm/canary/*.vmtest.ts')
 
+# The guest sees the host's files live: a rebuild on the host during the run (rm -rf dist, a
+# relinked binary) would pull the floor from under the tests. Freeze the built artifacts first.
+for built in bin dist; do
+  [[ -d $built ]] || continue
+  mkdir -p "/run/vm-frozen/$built"
+  cp -a "$built/." "/run/vm-frozen/$built/" && mount --bind "/run/vm-frozen/$built" "$built"
+done
+
 phase() {
   local name=$1; shift
   echo "=== vm: $name"
