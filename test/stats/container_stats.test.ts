@@ -1,4 +1,5 @@
 import { codeOf } from '../helpers/cri_client';
+import { readCgroupLayout } from '../../src/cgroup/layout';
 import { containerEnv, createContainer, runPod, waitFor, type ContainerEnv } from '../container/env';
 
 // CRI stats of real containers with known load, through the daemon's gRPC socket.
@@ -41,6 +42,13 @@ test('a busy loop: CPU usage grows and usage_nano_cores is near one core', async
   expect(cores).toBeGreaterThan(0.3);
   expect(cores).toBeLessThan(1.25);
   expect(BigInt(second.cpu.timestamp)).toBeGreaterThan(0n);
+  // PSI wherever the host has a cgroup2 hierarchy (hybrid here, v2 in the VM): a spinning shell
+  // competing for the CPUs stalls some of the time; the total is in nanoseconds.
+  if (readCgroupLayout().v2Root !== undefined) {
+    expect(second.cpu.psi.Some).toBeDefined();
+    expect(BigInt(second.cpu.psi.Some.Total)).toBeGreaterThanOrEqual(0n);
+    expect(second.io.psi.Some).toBeDefined();
+  }
 });
 
 test('memory held in the container shows in the working set', async () => {
