@@ -145,8 +145,16 @@ async function main(): Promise<void> {
     }
     const row = (name: string, s: number[], c: number[]) =>
       `${name.padEnd(28)} shoal p50 ${median(s).toFixed(1).padStart(8)} ms  p95 ${p95(s).toFixed(1).padStart(8)} ms | containerd p50 ${median(c).toFixed(1).padStart(8)} ms  p95 ${p95(c).toFixed(1).padStart(8)} ms | ratio ${(median(s) / median(c)).toFixed(2)}×\n`;
+    // what `ctr` itself costs per call (process start + connect), included in containerd's times
+    const ctrOverhead: number[] = [];
+    for (let i = 0; i < SMALL_RUNS; i++) {
+      const t0 = process.hrtime.bigint();
+      spawnSync('ctr', ['-a', containerd.socket, 'version'], { stdio: 'ignore' });
+      ctrOverhead.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
     process.stdout.write(row(`cold pull ${TOTAL_MB} MB ×${RUNS}`, shoalBig, ctrBig));
     process.stdout.write(row(`cold pull 1 MB ×${SMALL_RUNS}`, shoalSmall, ctrSmall));
+    process.stdout.write(`ctr client overhead (\`ctr version\`) p50 ${median(ctrOverhead).toFixed(1)} ms: part of every containerd time above\n`);
   } finally {
     closeRegistryConnections();
     await containerd?.stop();
