@@ -171,6 +171,28 @@ static int load_spec(struct create_ctx *c, struct sh_err *e) {
   return 0;
 }
 
+/* A sysctl is written through the container's /proc/sys: allowed only when it belongs to a namespace
+ * the container has to itself, otherwise it would change the host. */
+static int validate_sysctl(struct create_ctx *c, struct sh_err *e) {
+  static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  const char *key;
+  json_t *v;
+  json_object_foreach(json_object_get(json_object_get(c->spec, "linux"), "sysctl"), key, v) {
+    int ok = 0;
+    if (!strncmp(key, "net.", 4)) ok = c->ns.new_ns[NS_NET] || c->ns.path[NS_NET][0];
+    else if (!strncmp(key, "fs.mqueue.", 10)) ok = c->ns.new_ns[NS_IPC] || c->ns.path[NS_IPC][0];
+    else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
+      ok = c->ns.new_ns[NS_UTS] || c->ns.path[NS_UTS][0];
+    else
+      for (size_t i = 0; i < sizeof ipc_keys / sizeof ipc_keys[0]; i++)
+        if (!strcmp(key, ipc_keys[i])) ok = c->ns.new_ns[NS_IPC] || c->ns.path[NS_IPC][0];
+    if (!ok)
+      return sh_errf(e, "linux.sysctl.%s: not namespaced, or its namespace is the host's (it would change the host)", key);
+  }
+  return 0;
+}
+
 static int setup_state_dir(struct create_ctx *c, struct sh_err *e) {
   if (sh_mkdir_p(c->o->root, 0711, e) < 0) return -1;
   sh_state_dir(c->o->root, c->o->id, c->statedir, sizeof c->statedir);
@@ -273,7 +295,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   c.proc.mount_console = 1;
   c.sync[0] = c.sync[1] = -1;
   int r = -1;
-  if (sh_id_valid(o->id, e) < 0 || load_spec(&c, e) < 0) goto fail;
+  if (sh_id_valid(o->id, e) < 0 || load_spec(&c, e) < 0 || validate_sysctl(&c, e) < 0) goto fail;
   c.proc.process = json_object_get(c.spec, "process");
   c.proc.spec = c.spec;
   if (cg_layout_load(&c.layout, e) < 0) goto fail;

@@ -74,6 +74,16 @@ test('sysctl is written in the container\'s namespaces', () => {
   expect(r.stderr).toBe('');
   expect(r.stdout).toBe('1\n4242\n');
   expect(fs.readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim()).not.toBe('4242');
+  // a sysctl that is not namespaced (or whose namespace is the host's) is refused
+  for (const [key, edit] of [
+    ['vm.swappiness', () => undefined],
+    ['net.ipv4.ip_forward', (s: OciSpec) => (s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== 'network'))],
+  ] as const) {
+    const b = h.bundle({ args: ['true'], edit: (s) => { s.linux.sysctl = { [key]: '1' }; edit(s); } });
+    const r3 = h.runIn(b);
+    expect(r3.code).not.toBe(0);
+    expect(r3.stderr).toMatch(new RegExp(`linux.sysctl.${key.replace(/\./g, '\\.')}: not namespaced`));
+  }
 });
 
 test('rlimits', () => {
