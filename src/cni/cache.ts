@@ -1,5 +1,6 @@
-import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, rmSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { writeFileAtomic, isAtomicTempName } from '../store/atomic';
 import type { NetworkConfigList } from './network_config';
 
@@ -30,8 +31,17 @@ export class CniResultCache {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  async write(entry: CachedAttachment): Promise<void> {
-    await writeFileAtomic(this.file(entry.containerId), JSON.stringify(entry));
+  /**
+   * Replaces the entry atomically. The entry written before ADD must be durable (fsync): plugins'
+   * allocations (host-local's store) survive a power loss and need it for DEL. The result added
+   * after ADD need not be: DEL works without a prevResult.
+   */
+  async write(entry: CachedAttachment, durable: boolean): Promise<void> {
+    const path = this.file(entry.containerId);
+    if (durable) return writeFileAtomic(path, JSON.stringify(entry));
+    const tmp = join(this.dir, `.${entry.containerId}.json.${randomBytes(4).toString('hex')}.tmp`);
+    await fsp.writeFile(tmp, JSON.stringify(entry), { mode: 0o600 });
+    await fsp.rename(tmp, path);
   }
 
   read(containerId: string): CachedAttachment | undefined {

@@ -67,7 +67,7 @@ export class PodNetwork {
       capabilityArgs: req.capabilityArgs,
       network: state.config,
     };
-    await this.cache.write(entry);
+    await this.cache.write(entry, true);
     return entry;
   }
 
@@ -91,7 +91,7 @@ export class PodNetwork {
 
   /** Stores the ADD result for DEL's prevResult and for status after a restart. */
   async commit(entry: CachedAttachment, attachment: Attachment): Promise<void> {
-    await this.cache.write({ ...entry, result: attachment.result });
+    await this.cache.write({ ...entry, result: attachment.result }, false);
   }
 
   async attach(req: AttachRequest): Promise<Attachment> {

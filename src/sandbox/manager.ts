@@ -225,7 +225,7 @@ export class SandboxManager {
       const netnsPath = join(dir, 'net');
       // Both settle before going on: a teardown must never race an in-flight record write.
       const [written, prep] = await Promise.allSettled([
-        this.store.write(record),
+        this.store.write(record, true),
         own.net
           ? this.deps.network.prepare({
               containerId: id,
@@ -267,8 +267,8 @@ export class SandboxManager {
         record.namespaces.pid = `/proc/${record.podInit.pid}/ns/pid`;
       }
       record.state = 'ready';
-      // Both durable before the answer; written together so their fsyncs share a journal commit.
-      const done = await Promise.allSettled([committed, this.store.write(record)]);
+      // Both on disk (not synced: see SandboxStore.write) before the answer.
+      const done = await Promise.allSettled([committed, this.store.write(record, false)]);
       for (const d of done) if (d.status === 'rejected') throw d.reason;
       timings.mark('ready');
       this.deps.log.debug({ podId: id, ms: timings.steps }, 'pod sandbox ready');
@@ -303,15 +303,20 @@ export class SandboxManager {
     await this.locks.run(found.id, async () => {
       const e = this.entries.get(found.id);
       if (!e) return;
+      const timings = new StepTimer();
       await this.hooks.stopPodContainers(e.record.id, 'pod sandbox stopped');
       if (e.record.podInit) await this.deps.podInit?.stop(e.record.podInit);
+      timings.mark('containers');
       await this.deps.network.detach(e.record.id).catch((err: unknown) => {
         throw internal(`StopPodSandbox ${e.record.id}: releasing the network failed: ${errorText(err)}`);
       });
+      timings.mark('cni');
       if (e.record.state !== 'notready') {
         e.record.state = 'notready';
-        await this.store.write(e.record);
+        await this.store.write(e.record, false);
       }
+      timings.mark('record');
+      this.deps.log.debug({ podId: e.record.id, ms: timings.steps }, 'pod sandbox stopped');
     });
   }
 
@@ -322,8 +327,12 @@ export class SandboxManager {
     await this.locks.run(found.id, async () => {
       const e = this.entries.get(found.id);
       if (!e) return;
+      const timings = new StepTimer();
       await this.hooks.removePodContainers(e.record.id);
+      timings.mark('containers');
       await this.teardown(e.record);
+      timings.mark('teardown');
+      this.deps.log.debug({ podId: e.record.id, ms: timings.steps }, 'pod sandbox removed');
       this.entries.delete(e.record.id);
       this.names.release(e.record.nameKey, e.record.id);
     });
@@ -347,7 +356,7 @@ export class SandboxManager {
         linux.resources = nextResources;
         linux.overhead = nextOverhead;
         e.record.config = Buffer.from(PodSandboxConfig.encode(e.config).finish()).toString('base64');
-        await this.store.write(e.record);
+        await this.store.write(e.record, false);
       }
     });
   }
@@ -402,7 +411,7 @@ export class SandboxManager {
       if (record.state === 'ready' && record.namespaces.net && !mounts.has(record.namespaces.net)) {
         log.warn({ podId: record.id }, 'pod network namespace is gone; marking the sandbox NOTREADY');
         record.state = 'notready';
-        await this.store.write(record);
+        await this.store.write(record, false);
       }
       this.entries.set(record.id, { record, config });
       this.names.reserve(record.nameKey, record.id);

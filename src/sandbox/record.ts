@@ -1,6 +1,7 @@
-import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, rmSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic, isAtomicTempName, syncDir } from '../store/atomic';
+import { randomBytes } from 'node:crypto';
+import { writeFileAtomic, isAtomicTempName } from '../store/atomic';
 
 /**
  * creating: RunPodSandbox has begun making things (a record in this state after a restart means the
@@ -64,13 +65,24 @@ export class SandboxStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  async write(record: SandboxRecord): Promise<void> {
-    await writeFileAtomic(this.file(record.id), JSON.stringify(record));
+  /**
+   * Replaces the record atomically. `durable` (fsync) is needed only where a power loss could
+   * otherwise leave something that survives it (an IP in host-local's store) without a record to
+   * clean it up: the creating state. Later states need no fsync: after a power loss the pod is
+   * gone anyway, and an older record found then (creating → torn down, ready → NOTREADY because its
+   * namespaces are gone) leads to the same cleanup, every step of which is idempotent.
+   */
+  async write(record: SandboxRecord, durable: boolean): Promise<void> {
+    const path = this.file(record.id);
+    if (durable) return writeFileAtomic(path, JSON.stringify(record));
+    const tmp = join(this.dir, `.${record.id}.json.${randomBytes(4).toString('hex')}.tmp`);
+    await fsp.writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
+    await fsp.rename(tmp, path);
   }
 
+  /** Not synced, for the reason given at `write`. */
   async remove(id: string): Promise<void> {
     rmSync(this.file(id), { force: true });
-    await syncDir(this.dir);
   }
 
   /** Every record on disk; unreadable ones are reported to `onBad` and skipped. */
