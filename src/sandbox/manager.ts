@@ -31,7 +31,11 @@ import type { PodInitLauncher } from './pod_init';
 import { RuntimePodInit } from './pod_init_runtime';
 import { bundledBinary } from '../paths';
 
-/** What the container part registers so pod operations reach the pod's containers. */
+/**
+ * What the container part registers so pod operations reach the pod's containers. The hooks run
+ * while the pod's lock is held (StopPodSandbox, RemovePodSandbox): they must not take it again
+ * through `withPodLock` for the same pod.
+ */
 export interface ContainerHooks {
   /** Force-stops every container of the pod (StopPodSandbox). */
   stopPodContainers(podId: string, reason: string): Promise<void>;
