@@ -312,3 +312,12 @@ function fetchTcp(host: string, port: number): Promise<string> {
     sock.on('error', reject);
   });
 }
+
+test('pods by state and CNI operations are exported as metrics', async () => {
+  const id = await run(podConfig());
+  const text = await (await fetch(`http://${daemon.metricsAddress}/metrics`)).text();
+  expect(text).toMatch(/^shoal_pods\{state="ready"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^shoal_cni_operations_total\{command="ADD",result="ok"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^shoal_cni_operation_duration_seconds_count\{command="ADD"\} [1-9]\d*$/m);
+  await removeAll([id]);
+});
