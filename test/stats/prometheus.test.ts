@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import type { TestDaemon } from '../helpers/daemon';
+import { containerEnv, createContainer, runPod, type ContainerEnv } from '../container/env';
 
 // /metrics as a whole: promtool finds nothing to say about it, and a real Prometheus (Debian's,
 // on loopback, scraping every second) sees the daemon up and stores its samples.
@@ -36,17 +37,26 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, 
 }
 
 describe('/metrics', () => {
+  let env: ContainerEnv;
   let daemon: TestDaemon;
   let prometheus: ChildProcess | undefined;
   let promLog = '';
   const dir = mkdtempSync('/tmp/shoal-prom-');
 
   beforeAll(async () => {
-    daemon = await startDaemon();
-    // Some traffic so the RPC metrics have series.
+    env = await containerEnv();
+    daemon = env.daemon;
+    // A pod with a running container, an exec, stats calls and a failing call: every part's
+    // metrics get series (RPCs by code, pods and containers by state, events, pulls…).
+    const pod = await runPod(daemon);
+    const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+    await daemon.client.runtime('StartContainer', { container_id: id });
+    await daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'echo hi'], timeout: '10' });
     await daemon.client.runtime('Version', {});
     await daemon.client.runtime('ListContainerStats', {});
+    await daemon.client.runtime('ListPodSandboxStats', {});
     await daemon.client.runtime('ListMetricDescriptors', {});
+    await daemon.client.runtime('ContainerStats', { container_id: 'no-such-container' }).catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -56,7 +66,7 @@ describe('/metrics', () => {
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
-    await daemon?.cleanup();
+    await env?.cleanup();
   });
 
   test('promtool check metrics prints nothing', async () => {
