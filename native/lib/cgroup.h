@@ -77,6 +77,11 @@ int cg_dir(const struct cg_layout *l, int i, const char *rel, char *out, size_t 
 int cg_v1_prepare_dir(const char *mount, const char *opts, const char *rel, struct sh_err *e);
 int cg_v2_enable_controllers(const char *mount, const char *rel, struct sh_err *e);
 int cg_v1_kill(const char *dir, struct sh_err *e);
+/* v2: builds the eBPF device program from resources.devices (+ defaults + linux.devices) and
+ * attaches it to the cgroup dir; nothing when resources.devices is empty. */
+int cg_v2_devices_apply(const char *dir, json_t *resources, json_t *linux_devices, struct sh_err *e);
+/* Attaches it on the cgroup2 hierarchy when the devices controller is not on v1. */
+int cg_devices_apply(const struct cg_layout *l, const char *rel, json_t *resources, json_t *linux_devices, struct sh_err *e);
 int cg_v2_kill(const char *dir, struct sh_err *e);
 int cg_v1_oom_kills(const char *dir, long long *count, struct sh_err *e);
 int cg_v2_oom_kills(const char *dir, long long *count, struct sh_err *e);

@@ -33,6 +33,7 @@ static int apply(const char *path, const char *resources, int pid, int create, c
   if (cg_plan_resources(&l, 0, res, &plan, &e) < 0) goto out;
   if (create && cg_create(&l, path, &e) < 0) goto out;
   if (cg_apply_plan(&l, path, &plan, &e) < 0) goto out;
+  if (create && cg_devices_apply(&l, path, res, NULL, &e) < 0) goto out;
   if (pid > 0 && cg_enter(&l, path, pid, &e) < 0) goto out;
   r = 0;
 out:
@@ -77,5 +78,21 @@ int shoal_cgroup_plan(int version, const char *resources_json, char *out, size_t
   else if (res && cg_plan_resources(NULL, version, res, &plan, &e) == 0) r = cg_plan_json(&plan, out, outlen);
   json_decref(res);
   if (r < 0 && e.msg[0]) snprintf(out, outlen, "%s", e.msg);
+  return r;
+}
+
+int shoal_cgroup_devices_bpf(const char *cgroup2_dir, const char *resources_json, const char *devices_json, char *err,
+                             size_t errlen) {
+  struct sh_err e = {{0}};
+  json_t *res = parse_resources(resources_json, &e), *devs = NULL;
+  int r = -1;
+  if (res && devices_json && *devices_json) {
+    json_error_t je;
+    if (!(devs = json_loads(devices_json, 0, &je))) sh_errf(&e, "devices JSON: line %d: %s", je.line, je.text);
+  }
+  if (res && (!devices_json || !*devices_json || devs)) r = cg_v2_devices_apply(cgroup2_dir, res, devs, &e);
+  json_decref(res);
+  json_decref(devs);
+  if (r < 0) sh_err_copy(&e, err, errlen);
   return r;
 }

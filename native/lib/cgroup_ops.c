@@ -189,3 +189,10 @@ int cg_signal_all(const struct cg_layout *l, const char *rel, int sig, struct sh
   }
   return sh_errf(e, "cgroup %s: not found in any hierarchy", rel);
 }
+
+int cg_devices_apply(const struct cg_layout *l, const char *rel, json_t *resources, json_t *linux_devices, struct sh_err *e) {
+  if (cg_controller_version(l, "devices") == 1 || l->v2 < 0) return 0;
+  char dir[PATH_MAX];
+  cg_dir(l, l->v2, rel, dir, sizeof dir);
+  return cg_v2_devices_apply(dir, resources, linux_devices, e);
+}

@@ -202,7 +202,7 @@ int sh_features(void) {
   json_object_set_new(ann, "org.shoal.runtime.cgroup.layout",
                       json_string(!have ? "none" : l.mode == CG_MODE_V1 ? "v1" : l.mode == CG_MODE_V2 ? "v2" : "hybrid"));
   json_object_set_new(ann, "org.shoal.runtime.cgroup.v2.devices",
-                      json_string("not enforced: no eBPF device program is built; v1 devices controller is enforced"));
+                      json_string("enforced with an eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE) at create; v1: devices controller"));
   json_object_set_new(ann, "org.shoal.runtime.self-protection", json_string("re-exec from a sealed memfd; non-dumpable during setup"));
   json_object_set_new(f, "annotations", ann);
   char *s = json_dumps(f, JSON_INDENT(2));

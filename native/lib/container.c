@@ -317,7 +317,9 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   }
   /* The cgroup is made and limited before the clone; only the move of the pid waits for it. */
   c.cgroup_made = 1;
-  if (cg_create(&c.layout, c.cgroups_path, e) < 0 || cg_apply_plan(&c.layout, c.cgroups_path, &plan, e) < 0) goto fail;
+  if (cg_create(&c.layout, c.cgroups_path, e) < 0 || cg_apply_plan(&c.layout, c.cgroups_path, &plan, e) < 0 ||
+      cg_devices_apply(&c.layout, c.cgroups_path, json_object_get(linux_obj, "resources"), json_object_get(linux_obj, "devices"), e) < 0)
+    goto fail;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c.sync) < 0) {
     sh_errno(e, errno, "create: socketpair");
     goto fail;

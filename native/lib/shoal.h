@@ -13,4 +13,10 @@ int shoal_cgroup_oom_killed(const char *cgroups_path);
  * (1 or 2), as a JSON array of {controller,file,value}: a dry run, and the way the v2 conversions
  * are tested on a v1 host. */
 int shoal_cgroup_plan(int version, const char *resources_json, char *out, size_t outlen);
+/* Attaches the eBPF device program built from OCI `resources_json.devices` (plus the default
+ * devices and `devices_json`, an OCI linux.devices array or NULL) to the cgroup2 directory
+ * `cgroup2_dir` (absolute). What the runtime does on cgroup v2; exposed for tests on any host with
+ * a cgroup2 mount. */
+int shoal_cgroup_devices_bpf(const char *cgroup2_dir, const char *resources_json, const char *devices_json, char *err,
+                             size_t errlen);
 #endif

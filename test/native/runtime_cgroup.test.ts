@@ -4,8 +4,8 @@
 import koffi from 'koffi';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
-import { cgroupMounts, LIBSHOAL, RuntimeHarness, waitFor } from './runtime_harness';
+import { spawn, spawnSync } from 'node:child_process';
+import { cgroupMounts, LIBSHOAL, rmCgroup, RuntimeHarness, waitFor } from './runtime_harness';
 
 let h: RuntimeHarness;
 beforeEach(() => {
@@ -20,6 +20,7 @@ const updateFn = lib.func('int shoal_cgroup_update(const char *path, const char 
 const destroyFn = lib.func('int shoal_cgroup_destroy(const char *path, _Out_ uint8_t *err, size_t errlen)');
 const oomFn = lib.func('int shoal_cgroup_oom_killed(const char *path)');
 const planFn = lib.func('int shoal_cgroup_plan(int version, const char *res, _Out_ uint8_t *out, size_t outlen)');
+const devicesBpfFn = lib.func('int shoal_cgroup_devices_bpf(const char *dir, const char *res, const char *devs, _Out_ uint8_t *err, size_t errlen)');
 
 function cstr(b: Buffer): string {
   const n = b.indexOf(0);
@@ -121,9 +122,7 @@ test('hugetlb limit lands in the hierarchy that holds hugetlb (cgroup2 on a hybr
   expect(procs.split('\n')).toContain(String(pid));
 });
 
-test('devices: v1 controller denies what the rules deny; on v2 the runtime says it does not enforce', () => {
-  const l = hostLayout();
-  const enforced = Boolean(l.v1.devices);
+test('devices: the rules deny what they deny (v1 devices controller, or the v2 eBPF program)', () => {
   // /dev/net/tun (c 10:200) opens without any capability: only the devices cgroup can refuse it.
   // It is bind-mounted (linux.devices entries are allowed in the cgroup automatically).
   const script = '(exec 3</dev/mydev) 2>/dev/null && echo mydev-open || echo mydev-denied; echo x > /dev/null && echo null-ok';
@@ -136,13 +135,6 @@ test('devices: v1 controller denies what the rules deny; on v2 the runtime says 
       },
     });
   expect(h.runIn(mk(undefined)).stdout).toBe('mydev-open\nnull-ok\n');
-  if (!enforced) {
-    const log = path.join(h.tmp, 'devices.log');
-    const r = h.run(['--log', log, 'run', '--bundle', mk([{ allow: false, access: 'rwm' }]).dir, h.id()]);
-    expect(r.stdout).toBe('mydev-open\nnull-ok\n');
-    expect(fs.readFileSync(log, 'utf8')).toMatch(/linux.resources.devices: not enforced/);
-    return;
-  }
   expect(h.runIn(mk([{ allow: false, access: 'rwm' }])).stdout).toBe('mydev-denied\nnull-ok\n');
   expect(h.runIn(mk([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }])).stdout).toBe(
     'mydev-open\nnull-ok\n',
@@ -156,6 +148,33 @@ test('devices: v1 controller denies what the rules deny; on v2 the runtime says 
     },
   });
   expect(h.runIn(own).stdout).toBe('mydev-open\nnull-ok\n');
+});
+
+test('the eBPF device program (cgroup v2) allows and denies by rule, last match wins', () => {
+  const l = hostLayout();
+  if (!l.v2_root) throw new Error('no cgroup2 mount on this host');
+  const cg = h.cgroup('shoal-bpf');
+  const dir = path.join(l.v2_root, cg);
+  fs.mkdirSync(dir);
+  // a shell that moves itself into the cgroup, then opens /dev/net/tun (c 10:200) and /dev/null
+  const probe = () =>
+    spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && { (exec 3</dev/net/tun) 2>/dev/null && echo tun-open || echo tun-denied; (exec 3</dev/null) 2>/dev/null && echo null-open || echo null-denied; }`], {
+      encoding: 'utf8',
+    }).stdout;
+  expect(probe()).toBe('tun-open\nnull-open\n');
+  const attach = (res: unknown) => call(devicesBpfFn, dir, JSON.stringify(res), null);
+  // deny all, then allow c 10:200 r only: reading is allowed; the default devices (null) stay allowed
+  let r = attach({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'r' }] });
+  expect(r.text).toBe('');
+  expect(r.rc).toBe(0);
+  expect(probe()).toBe('tun-open\nnull-open\n');
+  expect(spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && (exec 3>/dev/net/tun) 2>/dev/null && echo w-open || echo w-denied`], { encoding: 'utf8' }).stdout).toBe('w-denied\n');
+  rmCgroup(cg);
+  fs.mkdirSync(dir);
+  // deny all: tun refused, null still allowed (default devices)
+  r = attach({ devices: [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 10, access: 'rwm' }] });
+  expect(r.rc).toBe(0);
+  expect(probe()).toBe('tun-denied\nnull-open\n');
 });
 
 test('a memory limit OOM-kills and shoal_cgroup_oom_killed counts it', () => {

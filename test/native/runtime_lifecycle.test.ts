@@ -23,7 +23,7 @@ test('--version and features JSON', () => {
   expect(feat.linux.capabilities).toContain('CAP_SYS_ADMIN');
   expect(feat.linux.seccomp.enabled).toBe(true);
   expect(feat.mountOptions).toEqual(expect.arrayContaining(['rro', 'rbind', 'rprivate', 'nosuid']));
-  expect(feat.annotations['org.shoal.runtime.cgroup.v2.devices']).toMatch(/not enforced/);
+  expect(feat.annotations['org.shoal.runtime.cgroup.v2.devices']).toMatch(/eBPF device program/);
 });
 
 test('run exits with the process exit code and prints its output', () => {
