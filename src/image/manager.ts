@@ -194,10 +194,10 @@ export class ImageManager {
     const ref = parseReference(text);
     const started = process.hrtime.bigint();
     const { config, log } = this.options;
-    const progress = { done: 0, startedAt: Date.now() };
+    const progress = { done: 0, total: 0, startedAt: Date.now() };
     const leased: string[] = [];
     const ticker = setInterval(() => {
-      log.info({ image: text, bytesDone: progress.done, elapsedMs: Date.now() - progress.startedAt }, 'pulling image');
+      log.info({ image: text, bytesDone: progress.done, bytesTotal: progress.total, elapsedMs: Date.now() - progress.startedAt }, 'pulling image');
     }, PROGRESS_EVERY_MS);
     let result = 'failure';
     try {
@@ -219,6 +219,9 @@ export class ImageManager {
             leased.push(...keys);
           },
           onceForLayer: (chainId, work) => this.onceForLayer(chainId, work),
+          onTotal: (bytes) => {
+            progress.total = bytes;
+          },
           onBytes: (delta) => {
             progress.done += delta;
             this.metrics?.pulledBytes.inc(delta);

@@ -45,6 +45,8 @@ export interface PullDeps {
   /** Single flight per chain id: two pulls needing one layer fetch it once. */
   onceForLayer: (chainId: string, work: () => Promise<void>) => Promise<void>;
   onBytes: (delta: number) => void;
+  /** Compressed bytes of the layers still to fetch, once known (progress logs). */
+  onTotal: (bytes: number) => void;
 }
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -92,6 +94,9 @@ export async function pullImage(deps: PullDeps, ref: Reference, creds: Credentia
   deps.lease([...chains, ...documents.map((d) => d.digest)]);
 
   const layers: LayerRef[] = manifest.layers.map((l, i) => ({ chainId: chains[i], diffId: diffIds[i], digest: l.digest, size: l.size, mediaType: l.mediaType }));
+  let missing = 0;
+  for (const l of layers) if (!(await deps.layers.has(l.chainId))) missing += l.size;
+  deps.onTotal(missing);
   await forEachLimited(layers, deps.maxConcurrentDownloads, async (layer) => {
     await deps.onceForLayer(layer.chainId, async () => {
       if (await deps.layers.has(layer.chainId)) return;
