@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/close_range.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,6 +171,13 @@ void process_finish(struct proc_ctx *p) {
     sh_errno(&e, errno, "prctl PR_SET_NO_NEW_PRIVS");
     child_fail(p->sync_fd, &e);
   }
+  /* Ignored signals survive execve: the process starts with every disposition at its default and
+   * nothing blocked, whatever the runtime or its caller set. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   if (seccomp_apply(p->seccomp, &e) < 0) child_fail(p->sync_fd, &e);
   if (caps_apply(&p->caps, &e) < 0) child_fail(p->sync_fd, &e);
   char **argv = string_vec(args);

@@ -96,6 +96,13 @@ test('rlimits', () => {
   expect(r.stdout).toBe('321\n4096\n');
 });
 
+test('the process starts with default signal dispositions and nothing blocked', () => {
+  // a SIGPIPE ignored by the runtime (or its caller) must not leak into the container
+  const b = h.bundle({ args: ['grep', '-E', '^Sig(Blk|Ign):', '/proc/self/status'], edit: (s) => (s.hooks = { createContainer: [{ path: '/bin/true' }] }) });
+  const r = h.runIn(b);
+  expect(r.stdout).toBe('SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
+});
+
 test('env, cwd and args; PATH lookup uses the process env', () => {
   const r = runSh('echo "$FOO"; pwd', (s) => {
     s.process.env.push('FOO=bar baz');
