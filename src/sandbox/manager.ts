@@ -218,6 +218,7 @@ export class SandboxManager {
       cgroupCreated: !cgroupExists(cgroupPath),
       files: podFilePaths(dir, shm),
       network: { ip: '', additionalIps: [] },
+      sharedPid: modes.pid === NamespaceMode.POD,
     };
     const entry: Entry = { record, config };
     this.entries.set(id, entry);
@@ -267,7 +268,7 @@ export class SandboxManager {
         await copyHostHosts(record.files.hosts);
       }
       if (modes.pid === NamespaceMode.POD && this.deps.podInit) {
-        record.podInit = await this.deps.podInit.start({ podId: id, dir, namespaces: record.namespaces, cgroupPath });
+        record.podInit = await this.deps.podInit.start({ podId: id, runtimeId: podInitId(id), dir, namespaces: record.namespaces, cgroupPath });
         record.namespaces.pid = `/proc/${record.podInit.pid}/ns/pid`;
       }
       record.state = 'ready';
@@ -383,7 +384,9 @@ export class SandboxManager {
         errors.push(`${what}: ${errorText(err)}`);
       }
     };
-    if (record.podInit) await step('stop the pod init', () => this.deps.podInit?.stop(record.podInit!));
+    // Also without a recorded init: a crash may have come between starting it and recording it.
+    const podInit = record.podInit ?? (record.sharedPid && this.deps.podInit ? { pid: 0, startTime: '', runtimeId: podInitId(record.id) } : undefined);
+    if (podInit) await step('stop the pod init', () => this.deps.podInit?.stop(podInit));
     await step('release the network', () => this.deps.network.detach(record.id));
     await step('unmount the pod /dev/shm', () => unmountAndRemove(join(record.dir, 'shm')));
     await step('unpin the namespaces', () => unpinNamespaces(record.dir));
@@ -459,6 +462,10 @@ class StepTimer {
     this.steps[step] = Number(now - this.last) / 1e6;
     this.last = now;
   }
+}
+
+function podInitId(podId: string): string {
+  return `pod-${podId}`;
 }
 
 function notFoundPod(id: string): CriError {

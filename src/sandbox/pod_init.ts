@@ -2,6 +2,8 @@ import type { PodInitInfo, SandboxNamespaces } from './record';
 
 export interface PodInitRequest {
   podId: string;
+  /** The init's id in the runtime's state (known before start, so a crash can still delete it). */
+  runtimeId: string;
   /** The pod's run directory (the init's bundle goes below it). */
   dir: string;
   /** The pod's pinned namespaces the init joins. */

@@ -47,7 +47,7 @@ export class RuntimePodInit implements PodInitLauncher {
     };
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     const pidFile = join(bundle, 'init.pid');
-    const runtimeId = `pod-${req.podId}`;
+    const runtimeId = req.runtimeId;
     // The init inherits the runtime's stdio: /dev/null, never a pipe the daemon would wait on.
     await this.runtime(['create', '--bundle', bundle, '--pid-file', pidFile, runtimeId]);
     await this.runtime(['start', runtimeId]);

@@ -54,6 +54,8 @@ export interface SandboxRecord {
   cgroupCreated: boolean;
   files: PodFiles;
   network: { ip: string; additionalIps: string[] };
+  /** pid mode POD: the pod has (or was getting) an init holding its PID namespace. */
+  sharedPid?: boolean;
   podInit?: PodInitInfo;
 }
 
