@@ -1,6 +1,7 @@
 import { MetricType, type Metric, type MetricDescriptor } from '../gen/runtime/v1/api';
 import type { Psi } from './cgroup/psi';
 import type { ContainerReading, PodReading } from './collector';
+import type { InterfaceCounters } from './network';
 
 /**
  * The metrics ListPodSandboxMetrics returns, named and labelled as kubelet's /metrics/cadvisor
@@ -181,17 +182,20 @@ const CONTAINER_ONLY_METRICS: Array<MetricDef<ContainerReading>> = [
 ];
 
 type Direction = 'receive' | 'transmit';
-function networkMetric(direction: Direction, what: 'bytes' | 'packets' | 'errors' | 'packets_dropped', help: string): MetricDef<PodReading> {
-  const pick = {
-    receive: { bytes: 'rxBytes', packets: 'rxPackets', errors: 'rxErrors', packets_dropped: 'rxDropped' },
-    transmit: { bytes: 'txBytes', packets: 'txPackets', errors: 'txErrors', packets_dropped: 'txDropped' },
-  }[direction][what] as 'rxBytes';
+type Counter = Exclude<keyof InterfaceCounters, 'name'>;
+const NETWORK_FIELDS: Record<Direction, Record<'bytes' | 'packets' | 'errors' | 'packets_dropped', Counter>> = {
+  receive: { bytes: 'rxBytes', packets: 'rxPackets', errors: 'rxErrors', packets_dropped: 'rxDropped' },
+  transmit: { bytes: 'txBytes', packets: 'txPackets', errors: 'txErrors', packets_dropped: 'txDropped' },
+};
+
+function networkMetric(direction: Direction, what: keyof (typeof NETWORK_FIELDS)['receive'], help: string): MetricDef<PodReading> {
+  const field = NETWORK_FIELDS[direction][what];
   return {
     name: `container_network_${direction}_${what}_total`,
     help,
     type: MetricType.COUNTER,
     extraLabels: ['interface'],
-    values: (p) => (p.interfaces ?? []).map((i) => ({ value: i[pick], extra: [i.name] })),
+    values: (p) => (p.interfaces ?? []).map((i) => ({ value: i[field], extra: [i.name] })),
   };
 }
 
@@ -206,13 +210,13 @@ const NETWORK_METRICS: Array<MetricDef<PodReading>> = [
   networkMetric('transmit', 'packets_dropped', 'Cumulative count of packets dropped while transmitting.'),
 ];
 
-function describe(def: MetricDef<never>): MetricDescriptor {
+function describe<I>(def: MetricDef<I>): MetricDescriptor {
   return { name: def.name, help: def.help, labelKeys: [...BASE_LABELS, ...(def.extraLabels ?? [])] };
 }
 
 /** Every descriptor, in a stable order. */
 export function metricDescriptors(): MetricDescriptor[] {
-  return [...CGROUP_METRICS, ...CONTAINER_ONLY_METRICS, ...NETWORK_METRICS].map((d) => describe(d as MetricDef<never>));
+  return [...CGROUP_METRICS.map(describe), ...CONTAINER_ONLY_METRICS.map(describe), ...NETWORK_METRICS.map(describe)];
 }
 
 function emit<I>(defs: Array<MetricDef<I>>, input: I, base: string[], timestamp: bigint, out: Metric[]): void {
