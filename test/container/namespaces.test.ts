@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import pino from 'pino';
+import { configSchema } from '../../src/config/schema';
+import { ImageManager } from '../../src/image/manager';
+import { testNetwork, type TestNetwork } from '../sandbox/net_env';
+import { containerEnv, createContainer, logLines, runPod, runToExit, status, type ContainerEnv } from './env';
+
+let env: ContainerEnv;
+let net: TestNetwork;
+
+beforeAll(async () => {
+  env = await containerEnv();
+  net = testNetwork(62, env.daemon.dir);
+  net.install(env.daemon);
+});
+afterAll(async () => {
+  await env?.cleanup();
+  net?.destroy();
+});
+
+async function podInfo(id: string): Promise<{ namespaces: Record<string, string> }> {
+  const res = await env.daemon.client.runtime('PodSandboxStatus', { pod_sandbox_id: id, verbose: true });
+  return JSON.parse(res.info.info as string) as { namespaces: Record<string, string> };
+}
+
+const nsId = (path: string): string => readlinkSync(path);
+
+test('containers join the pod network, ipc and uts namespaces; own mount and pid; shared /dev/shm', async () => {
+  const pod = await runPod(env.daemon, { hostname: 'web-pod' }, { network: 'POD', ipc: 'POD', pid: 'CONTAINER' });
+  const podNs = (await podInfo(pod.id)).namespaces;
+  const a = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'echo shared > /dev/shm/x; sleep 1000'] });
+  const b = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  for (const id of [a, b]) await env.daemon.client.runtime('StartContainer', { container_id: id });
+  const pid = async (id: string) => JSON.parse((await status(env.daemon, id, true)).info.info as string).pid as number;
+  const pa = await pid(a);
+  const pb = await pid(b);
+  for (const kind of ['net', 'ipc', 'uts']) {
+    expect(nsId(`/proc/${pa}/ns/${kind}`)).toBe(spawnSync('nsenter', [`--${kind === 'net' ? 'net' : kind}=${podNs[kind]}`, 'readlink', `/proc/self/ns/${kind}`], { encoding: 'utf8' }).stdout.trim());
+    expect(nsId(`/proc/${pb}/ns/${kind}`)).toBe(nsId(`/proc/${pa}/ns/${kind}`));
+  }
+  expect(nsId(`/proc/${pa}/ns/mnt`)).not.toBe(nsId(`/proc/${pb}/ns/mnt`));
+  expect(nsId(`/proc/${pa}/ns/pid`)).not.toBe(nsId(`/proc/${pb}/ns/pid`));
+  expect(nsId(`/proc/${pa}/ns/pid`)).not.toBe(nsId('/proc/self/ns/pid'));
+  const r = await env.daemon.client.runtime('ExecSync', { container_id: b, cmd: ['/bin/sh', '-c', 'cat /dev/shm/x; hostname; cat /etc/hostname; ip -o addr show eth0 | grep -c inet'], timeout: '10' });
+  const out = Buffer.from(r.stdout).toString().split('\n');
+  expect(out[0]).toBe('shared');
+  expect(out[1]).toBe('web-pod');
+  expect(out[2]).toBe('web-pod');
+  expect(Number(out[3])).toBeGreaterThan(0);
+  await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
+});
+
+test('pid namespace modes: POD shares the pod init namespace, NODE the host one, TARGET another container', async () => {
+  const pod = await runPod(env.daemon, {}, { network: 'NODE', ipc: 'POD', pid: 'POD' });
+  const podNs = (await podInfo(pod.id)).namespaces;
+  const a = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  await env.daemon.client.runtime('StartContainer', { container_id: a });
+  const pa = JSON.parse((await status(env.daemon, a, true)).info.info as string).pid as number;
+  expect(nsId(`/proc/${pa}/ns/pid`)).toBe(nsId(podNs.pid));
+  const ps = await env.daemon.client.runtime('ExecSync', { container_id: a, cmd: ['/bin/sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "'], timeout: '10' });
+  expect(Buffer.from(ps.stdout).toString()).not.toContain('sleep');
+
+  const hostPod = await runPod(env.daemon, {}, { network: 'NODE', ipc: 'POD', pid: 'NODE' });
+  const h = await runToExit(env, hostPod, { command: ['/bin/sh', '-c', 'readlink /proc/self/ns/pid'] });
+  expect(logLines(h.log, 'stdout')[0]).toBe(nsId('/proc/self/ns/pid'));
+
+  const own = await runPod(env.daemon, {}, { network: 'NODE', ipc: 'POD', pid: 'CONTAINER' });
+  const target = await createContainer(env, own, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  await env.daemon.client.runtime('StartContainer', { container_id: target });
+  const pt = JSON.parse((await status(env.daemon, target, true)).info.info as string).pid as number;
+  const debug = await runToExit(env, own, { command: ['/bin/sh', '-c', 'readlink /proc/self/ns/pid'], linux: { security_context: { namespace_options: { network: 'NODE', ipc: 'POD', pid: 'TARGET', target_id: target } } } });
+  expect(logLines(debug.log, 'stdout')[0]).toBe(nsId(`/proc/${pt}/ns/pid`));
+  for (const p of [pod, hostPod, own]) await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: p.id });
+});
+
+test('an image in use keeps its layers after RemoveImage; they go with the container', async () => {
+  const img = await env.addImage('inuse', { cmd: ['/bin/sh', '-c', 'sleep 1000'] });
+  const pod = await runPod(env.daemon);
+  const id = await createContainer(env, pod, { image: img.ref });
+  await env.daemon.client.runtime('StartContainer', { container_id: id });
+  const config = configSchema.parse({ root: env.daemon.root });
+  const images = await ImageManager.open({ root: env.daemon.root, config, log: pino({ level: 'silent' }) }, { collect: false });
+  const layers = await images.layerDirs(img.id);
+  await images.remove(img.id);
+  await images.collectGarbage();
+  for (const d of layers) expect(spawnSync('test', ['-d', d]).status).toBe(0);
+  const r = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'cat /etc/passwd | head -1'], timeout: '10' });
+  expect(Buffer.from(r.stdout).toString()).toMatch(/^root:/);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+  await images.collectGarbage();
+  await images.close();
+  // The busybox layer is shared with the env's main image, which still holds it; the hold of the
+  // removed container is gone.
+  expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(id);
+  await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
+});
+
+test('crictl logs reads the CRI log, with --tail', async () => {
+  const pod = await runPod(env.daemon);
+  const r = await runToExit(env, pod, { command: ['/bin/sh', '-c', 'echo one; echo two; echo three'] });
+  const crictl = (args: string[]) => spawnSync('crictl', ['--runtime-endpoint', `unix://${env.daemon.socket}`, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const all = crictl(['logs', r.id]);
+  expect(all.stdout).toBe('one\ntwo\nthree\n');
+  const tail = crictl(['logs', '--tail', '1', r.id]);
+  expect(tail.stdout).toBe('three\n');
+  await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
+});
