@@ -157,6 +157,7 @@ static int handle_frame(struct client *c, int type, unsigned char *payload, size
   switch (type) {
   case REQ_ATTACH:
     c->attached = true;
+    at.hooks->attached();
     return reply(c, true, "", 0) < 0 ? -1 : 1;
   case REQ_STDIN:
     while (c->stdin_done < len) {

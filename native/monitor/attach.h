@@ -22,6 +22,8 @@ struct attach_hooks {
   int (*reopen_log)(char *err, size_t errlen);
   /* Writes the STATUS reply JSON into out; returns its length. */
   size_t (*status)(char *out, size_t cap);
+  /* A client sent ATTACH (the first one releases output held back in exec mode). */
+  void (*attached)(void);
 };
 
 /* Creates the listening socket at path (replacing a stale socket file there). */

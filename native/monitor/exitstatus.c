@@ -61,7 +61,8 @@ void oom_probe_init(struct oom_probe *p, const char *cgroup_path, const char *bu
   p->baseline = 0;
   char rel[2048];
   if (cgroup_path != NULL) snprintf(rel, sizeof rel, "%s", cgroup_path);
-  else cgroups_path_from_bundle(bundle, rel, sizeof rel);
+  else if (bundle != NULL) cgroups_path_from_bundle(bundle, rel, sizeof rel);
+  else return;
   /* Only the cgroupfs form (a path); "slice:prefix:name" belongs to the systemd driver. */
   if (rel[0] == '\0' || strchr(rel, ':') != NULL) return;
   const char *r = rel;

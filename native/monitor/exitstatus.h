@@ -23,7 +23,7 @@ struct oom_probe {
   long long baseline;
 };
 /* cgroup_path: a cgroupsPath (relative to each hierarchy root) or an absolute directory under
- * /sys/fs/cgroup; NULL: read linux.cgroupsPath from the bundle's config.json. */
+ * /sys/fs/cgroup; NULL: read linux.cgroupsPath from the bundle's config.json (bundle NULL: none). */
 void oom_probe_init(struct oom_probe *p, const char *cgroup_path, const char *bundle);
 bool oom_probe_killed(const struct oom_probe *p);
 #endif

@@ -28,6 +28,8 @@
 #define ERRLEN 1024
 /* How long clients may take to read the tail of the output once the container has exited. */
 #define EXIT_FLUSH_MS 5000
+/* Exec mode without a log: how long an exited process's output waits for its first client. */
+#define EXEC_ATTACH_WAIT_MS 60000
 /* Runtime output kept for the error report when create fails. */
 #define CREATE_OUTPUT_MAX 2048
 
@@ -41,6 +43,9 @@ static pid_t container_pid = -1;
 static bool container_exited;
 static struct exit_status exit_st;
 static bool master_eof;
+/* Exec mode without a log: output stays in the pipe (or pty) until the first client attaches, so
+ * the session's client sees it from the first byte. */
+static bool output_gated;
 
 /* Children reaped before the container's pid was known (it can be killed before create returns). */
 static struct {
@@ -112,12 +117,15 @@ static size_t hook_status(char *out, size_t cap) {
   return n < 0 ? 0 : (size_t)n;
 }
 
+static void hook_attached(void) { output_gated = false; }
+
 static const struct attach_hooks hooks = {
     .stdin_write = hook_stdin_write,
     .stdin_close = hook_stdin_close,
     .resize = hook_resize,
     .reopen_log = hook_reopen_log,
     .status = hook_status,
+    .attached = hook_attached,
 };
 
 static void setup_signals(void) {
@@ -183,13 +191,17 @@ static void trim_create_output(void) {
   create_out[create_out_len] = '\0';
 }
 
-/* Runs the runtime's create and waits for it (and, with --tty, for the pty master). */
+/* Runs the runtime's create (or exec) and waits for it (and, with --tty, for the pty master). */
 static void run_create(void) {
+  const char *verb = opt.exec_process != NULL ? "exec" : "create";
   char err[ERRLEN];
   pid_t create_pid = runtime_spawn_create(&opt, &sio, err, sizeof err);
   if (create_pid < 0) fail("%s", err);
   stdio_close_child_ends(&sio);
 
+  /* Exec without a terminal: the process runs before the runtime returns and writes to the same
+   * pipes as the runtime, so they are left alone unless the runtime fails (then only it wrote). */
+  bool shared_pipes = opt.exec_process != NULL && !sio.tty;
   long long deadline = mon_now_ns() + (long long)opt.create_timeout_s * 1000000000LL;
   int status = 0;
   bool create_done = false;
@@ -197,13 +209,13 @@ static void run_create(void) {
     struct pollfd pfd[4];
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
-    if (sio.out_r >= 0) pfd[n++] = (struct pollfd){.fd = sio.out_r, .events = POLLIN};
-    if (sio.err_r >= 0) pfd[n++] = (struct pollfd){.fd = sio.err_r, .events = POLLIN};
+    if (!shared_pipes && sio.out_r >= 0) pfd[n++] = (struct pollfd){.fd = sio.out_r, .events = POLLIN};
+    if (!shared_pipes && sio.err_r >= 0) pfd[n++] = (struct pollfd){.fd = sio.err_r, .events = POLLIN};
     if (sio.console_fd >= 0) pfd[n++] = (struct pollfd){.fd = sio.console_fd, .events = POLLIN};
     long long left_ms = (deadline - mon_now_ns()) / 1000000;
     if (left_ms <= 0) {
       kill(create_pid, SIGKILL);
-      fail("%s create did not finish within %d s", opt.runtime, opt.create_timeout_s);
+      fail("%s %s did not finish within %d s", opt.runtime, verb, opt.create_timeout_s);
     }
     int r = poll(pfd, (nfds_t)n, (int)(left_ms > 60000 ? 60000 : left_ms));
     if (r < 0) {
@@ -226,18 +238,21 @@ static void run_create(void) {
       if (reap(create_pid, &status)) create_done = true;
     }
   }
-  if (sio.out_r >= 0) keep_create_output(&sio.out_r);
-  if (sio.err_r >= 0) keep_create_output(&sio.err_r);
+  bool failed = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+  if (!shared_pipes || failed) {
+    if (sio.out_r >= 0) keep_create_output(&sio.out_r);
+    if (sio.err_r >= 0) keep_create_output(&sio.err_r);
+  }
   trim_create_output();
   if (WIFSIGNALED(status))
-    fail("%s create killed by signal %d: %s", opt.runtime, WTERMSIG(status), create_out);
+    fail("%s %s killed by signal %d: %s", opt.runtime, verb, WTERMSIG(status), create_out);
   if (WEXITSTATUS(status) != 0)
-    fail("%s create exited with status %d: %s", opt.runtime, WEXITSTATUS(status), create_out);
+    fail("%s %s exited with status %d: %s", opt.runtime, verb, WEXITSTATUS(status), create_out);
   if (sio.tty && sio.master < 0) {
     /* The runtime's connection may still wait in the listen backlog. */
     int r = stdio_receive_console(&sio, err, sizeof err);
     if (r < 0) fail("%s", err);
-    if (r == 0) fail("%s create exited without sending the pty master to %s", opt.runtime, sio.console_path);
+    if (r == 0) fail("%s %s exited without sending the pty master to %s", opt.runtime, verb, sio.console_path);
   }
   stdio_close_console(&sio);
   container_pid = runtime_read_pid(opt.container_pid_file, err, sizeof err);
@@ -305,14 +320,25 @@ static void check_early_exit(void) {
 
 static void serve_until_exit(void) {
   struct pollfd pfd[8 + ATTACH_MAX_CLIENTS];
-  while (!container_exited) {
+  long long attach_deadline = 0;
+  for (;;) {
+    int timeout = -1;
+    if (container_exited) {
+      if (!output_gated) break;
+      long long now = mon_now_ns();
+      if (attach_deadline == 0) attach_deadline = now + EXEC_ATTACH_WAIT_MS * 1000000LL;
+      if (now >= attach_deadline) break;
+      timeout = (int)((attach_deadline - now) / 1000000) + 1;
+    }
+    bool read_output = !output_gated && !container_exited;
     int n = 0;
     int i_sig = n;
     pfd[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
     int i_out = -1, i_err = -1, i_master = -1, i_stdin = -1;
-    if (sio.out_r >= 0) i_out = n, pfd[n++] = (struct pollfd){.fd = sio.out_r, .events = POLLIN};
-    if (sio.err_r >= 0) i_err = n, pfd[n++] = (struct pollfd){.fd = sio.err_r, .events = POLLIN};
-    if (sio.master >= 0 && !master_eof) i_master = n, pfd[n++] = (struct pollfd){.fd = sio.master, .events = POLLIN};
+    if (read_output && sio.out_r >= 0) i_out = n, pfd[n++] = (struct pollfd){.fd = sio.out_r, .events = POLLIN};
+    if (read_output && sio.err_r >= 0) i_err = n, pfd[n++] = (struct pollfd){.fd = sio.err_r, .events = POLLIN};
+    if (read_output && sio.master >= 0 && !master_eof)
+      i_master = n, pfd[n++] = (struct pollfd){.fd = sio.master, .events = POLLIN};
     if (attach_stdin_blocked()) {
       int fd = sio.tty ? sio.master : sio.in_w;
       if (fd >= 0) i_stdin = n, pfd[n++] = (struct pollfd){.fd = fd, .events = POLLOUT};
@@ -320,7 +346,7 @@ static void serve_until_exit(void) {
     }
     int base = n;
     n += (int)attach_pollfds(pfd + n, sizeof pfd / sizeof pfd[0] - (size_t)n, true);
-    int r = poll(pfd, (nfds_t)n, -1);
+    int r = poll(pfd, (nfds_t)n, timeout);
     if (r < 0) {
       if (errno == EINTR) continue;
       fail("poll: %s", strerror(errno));
@@ -333,7 +359,7 @@ static void serve_until_exit(void) {
     if (pfd[i_sig].revents) {
       drain_signals();
       int st;
-      if (reap(container_pid, &st)) {
+      if (reap(container_pid, &st) && !container_exited) {
         exit_status_from_wait(&exit_st, st, mon_now_ns());
         container_exited = true;
       }
@@ -403,6 +429,7 @@ int main(int argc, char **argv) {
   run_create();
   static struct oom_probe oom;
   oom_probe_init(&oom, opt.cgroup_path, opt.bundle);
+  output_gated = opt.exec_process != NULL && opt.log_path == NULL;
   report_started();
   check_early_exit();
   serve_until_exit();

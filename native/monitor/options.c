@@ -10,7 +10,7 @@
 void mon_usage(void) {
   static const char text[] =
       "usage: shoal-monitor --runtime PATH [--runtime-root DIR] [--runtime-log FILE]\n"
-      "         --bundle DIR --id ID --exit-file FILE --attach-socket SOCK\n"
+      "         (--bundle DIR | --exec-process FILE) --id ID --exit-file FILE --attach-socket SOCK\n"
       "         [--log-path FILE] [--container-pid-file FILE] [--monitor-pid-file FILE]\n"
       "         [--cgroup-path PATH] [--create-timeout SECONDS] [--sync-fd N]\n"
       "         [--stdin] [--stdin-once] [--tty]\n";
@@ -68,6 +68,7 @@ int mon_parse_options(int argc, char **argv, struct mon_options *o, char *err, s
       {"--container-pid-file", &o->container_pid_file},
       {"--monitor-pid-file", &o->monitor_pid_file},
       {"--cgroup-path", &o->cgroup_path},
+      {"--exec-process", &o->exec_process},
   };
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -113,7 +114,7 @@ int mon_parse_options(int argc, char **argv, struct mon_options *o, char *err, s
     const char *name;
     const char *value;
   } required[] = {{"--runtime", o->runtime},
-                  {"--bundle", o->bundle},
+                  {o->exec_process ? "--exec-process" : "--bundle", o->exec_process ? o->exec_process : o->bundle},
                   {"--id", o->id},
                   {"--exit-file", o->exit_file},
                   {"--attach-socket", o->attach_socket}};
@@ -144,13 +145,16 @@ int mon_parse_options(int argc, char **argv, struct mon_options *o, char *err, s
     o->runtime = abs;
   }
   if (o->container_pid_file == NULL) {
-    size_t n = strlen(o->bundle) + sizeof "/container.pid";
+    /* create: next to config.json; exec: next to the exit file (the bundle is not ours to write). */
+    const char *base = o->exec_process ? o->exit_file : o->bundle;
+    const char *suffix = o->exec_process ? ".pid" : "/container.pid";
+    size_t n = strlen(base) + strlen(suffix) + 1;
     char *p = malloc(n);
     if (p == NULL) {
       snprintf(err, errlen, "out of memory");
       return -1;
     }
-    snprintf(p, n, "%s/container.pid", o->bundle);
+    snprintf(p, n, "%s%s", base, suffix);
     o->container_pid_file = p;
   }
   /* The console socket lives next to the attach socket with a 6-byte longer name. */

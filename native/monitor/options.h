@@ -19,6 +19,7 @@ struct mon_options {
   const char *container_pid_file; /* --container-pid-file F (default <bundle>/container.pid) */
   const char *monitor_pid_file;   /* --monitor-pid-file F: the detached monitor's own pid */
   const char *cgroup_path;        /* --cgroup-path P (default: linux.cgroupsPath of config.json) */
+  const char *exec_process;       /* --exec-process FILE: run `exec` of this OCI process, not `create` */
   int create_timeout_s;           /* --create-timeout SECONDS (default 60) */
   int sync_fd;                    /* --sync-fd N (default -1: none) */
   bool stdin_open;                /* --stdin */

@@ -29,9 +29,18 @@ static void child_exec(const struct mon_options *o, const struct mon_stdio *s) {
     argv[n++] = "--log";
     argv[n++] = o->runtime_log;
   }
-  argv[n++] = "create";
-  argv[n++] = "--bundle";
-  argv[n++] = o->bundle;
+  if (o->exec_process != NULL) {
+    /* Detached: the runtime returns once the process runs, which is then re-parented to us. */
+    argv[n++] = "exec";
+    argv[n++] = "--detach";
+    argv[n++] = "--process";
+    argv[n++] = o->exec_process;
+    if (s->tty) argv[n++] = "--tty";
+  } else {
+    argv[n++] = "create";
+    argv[n++] = "--bundle";
+    argv[n++] = o->bundle;
+  }
   argv[n++] = "--pid-file";
   argv[n++] = o->container_pid_file;
   if (s->tty) {

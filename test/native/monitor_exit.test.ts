@@ -33,12 +33,16 @@ describe('shoal-monitor exit status', () => {
   test('keeps no descriptor of its caller: only /dev/null stdio, its own pipes, log, signalfd and socket', async () => {
     const c = await startMonitored({ args: ['sleep', '1000'] });
     live.push(c);
-    const fds = fs.readdirSync(`/proc/${c.monitorPid}/fd`).map((fd) => [Number(fd), fs.readlinkSync(`/proc/${c.monitorPid}/fd/${fd}`)] as const);
-    expect(fds.filter(([fd]) => fd <= 2).map(([, t]) => t)).toEqual(['/dev/null', '/dev/null', '/dev/null']);
-    const kinds = fds.filter(([fd]) => fd > 2).map(([, t]) => t.replace(/\[\d+\]$/, '')).sort();
-    // The caller's sync socket and stderr pipe are gone: one socket (the listener), two pipes (the
-    // container's stdout and stderr), the log file and the signalfd.
-    expect(kinds).toEqual([c.logPath, 'anon_inode:[signalfd]', 'pipe:', 'pipe:', 'socket:'].sort());
+    const fds = () => fs.readdirSync(`/proc/${c.monitorPid}/fd`).map((fd) => [Number(fd), fs.readlinkSync(`/proc/${c.monitorPid}/fd/${fd}`)] as const);
+    expect(fds().filter(([fd]) => fd <= 2).map(([, t]) => t)).toEqual(['/dev/null', '/dev/null', '/dev/null']);
+    // The caller's stderr pipe is gone, and its sync socket once the line is written (the monitor
+    // closes it right after, maybe a moment after we read the line): one socket (the listener),
+    // two pipes (the container's stdout and stderr), the log file and the signalfd.
+    const expected = [c.logPath, 'anon_inode:[signalfd]', 'pipe:', 'pipe:', 'socket:'].sort();
+    const kinds = () => fds().filter(([fd]) => fd > 2).map(([, t]) => t.replace(/\[\d+\]$/, '')).sort();
+    await waitFor('the sync fd to be closed', () => (JSON.stringify(kinds()) === JSON.stringify(expected) ? true : undefined), 5000)
+      .catch(() => undefined);
+    expect(kinds()).toEqual(expected);
   });
 
   test('records a kill by signal as 128+N with the signal', async () => {

@@ -171,30 +171,98 @@ export async function startMonitored(opts: MonitorOptions): Promise<MonitoredCon
     if (opts.stdin) monArgs.push('--stdin');
     if (opts.stdinOnce) monArgs.push('--stdin-once');
     if (opts.tty) monArgs.push('--tty');
-    const child = opts.viaWrapper
-      ? spawn('/bin/sh', ['-c', '"$@"; exec sleep 600', 'wrapper', MONITOR, ...monArgs], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true })
-      : spawn(MONITOR, monArgs, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-    c.spawnedPid = child.pid ?? 0;
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (e) => (stderr += `spawn: ${e.message}`));
-    const sync = child.stdio[3] as NodeJS.ReadableStream;
-    let line: string;
-    try {
-      line = await readSyncLine(sync);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}; stderr: ${stderr}`);
-    }
-    (sync as net.Socket).destroy();
-    child.unref();
-    const msg = JSON.parse(line) as { pid?: number; monitor_pid?: number; error?: string };
-    if (msg.error !== undefined) throw new Error(`monitor: ${msg.error}`);
-    c.pid = msg.pid ?? 0;
-    c.monitorPid = msg.monitor_pid ?? 0;
+    const started = await spawnMonitor(monArgs, opts.viaWrapper ?? false, (pid) => (c.spawnedPid = pid));
+    c.pid = started.pid;
+    c.monitorPid = started.monitorPid;
     return c;
   } catch (e) {
     c.cleanup();
     throw e;
+  }
+}
+
+/** Spawns the monitor as the daemon does and waits for its sync line. */
+async function spawnMonitor(monArgs: string[], viaWrapper: boolean, onSpawn: (pid: number) => void): Promise<{ pid: number; monitorPid: number }> {
+  const child = viaWrapper
+    ? spawn('/bin/sh', ['-c', '"$@"; exec sleep 600', 'wrapper', MONITOR, ...monArgs], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(MONITOR, monArgs, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+  onSpawn(child.pid ?? 0);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.on('error', (e) => (stderr += `spawn: ${e.message}`));
+  const sync = child.stdio[3] as NodeJS.ReadableStream;
+  let line: string;
+  try {
+    line = await readSyncLine(sync);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; stderr: ${stderr}`);
+  }
+  (sync as net.Socket).destroy();
+  child.unref();
+  const msg = JSON.parse(line) as { pid?: number; monitor_pid?: number; error?: string };
+  if (msg.error !== undefined) throw new Error(`monitor: ${msg.error}`);
+  return { pid: msg.pid ?? 0, monitorPid: msg.monitor_pid ?? 0 };
+}
+
+export interface MonitoredExec {
+  exitFile: string;
+  socketPath: string;
+  pid: number;
+  monitorPid: number;
+  waitExit(timeoutMs?: number): Promise<ExitRecord>;
+  cleanup(): void;
+}
+
+/** Runs `process` in the running container `c` through a monitor in exec mode (no log file). */
+export async function startExec(
+  c: MonitoredContainer,
+  proc: { args: string[]; terminal?: boolean },
+  opts: { stdin?: boolean; stdinOnce?: boolean } = {},
+): Promise<MonitoredExec> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-exec-'));
+  const processFile = path.join(dir, 'process.json');
+  fs.writeFileSync(processFile, JSON.stringify({
+    terminal: proc.terminal ?? false,
+    user: { uid: 0, gid: 0 },
+    args: proc.args,
+    env: c.bundle.spec.process.env,
+    cwd: '/',
+  }));
+  const e: MonitoredExec = {
+    exitFile: path.join(dir, 'exit.json'),
+    socketPath: path.join(dir, 'attach.sock'),
+    pid: 0,
+    monitorPid: 0,
+    async waitExit(timeoutMs = 20000) {
+      const text = await waitFor('the exec exit file', () => (fs.existsSync(e.exitFile) ? fs.readFileSync(e.exitFile, 'utf8') : undefined), timeoutMs);
+      return JSON.parse(text) as ExitRecord;
+    },
+    cleanup() {
+      for (const pid of [e.pid, e.monitorPid]) {
+        if (pid > 0) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    const args = ['--runtime', RUNTIME, '--runtime-root', c.runtimeRoot, '--exec-process', processFile, '--id', c.id,
+      '--exit-file', e.exitFile, '--attach-socket', e.socketPath, '--sync-fd', '3'];
+    if (opts.stdin) args.push('--stdin');
+    if (opts.stdinOnce) args.push('--stdin-once');
+    if (proc.terminal) args.push('--tty');
+    const started = await spawnMonitor(args, false, () => undefined);
+    e.pid = started.pid;
+    e.monitorPid = started.monitorPid;
+    return e;
+  } catch (err) {
+    e.cleanup();
+    throw err;
   }
 }
 
