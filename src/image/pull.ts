@@ -102,7 +102,8 @@ export async function pullImage(deps: PullDeps, ref: Reference, creds: Credentia
       if (await deps.layers.has(layer.chainId)) return;
       const what = `layer ${layer.digest} of ${repositoryName(ref)}`;
       for (let attempt = 1; ; attempt++) {
-        const { stream } = await client.openBlob(repo, layer.digest, signal);
+        // not tied to this caller's cancellation: another pull may be waiting on the same flight
+        const { stream } = await client.openBlob(repo, layer.digest);
         try {
           await ingestLayer(deps.layers, deps.caps, { what, digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, chainId: layer.chainId }, stream, deps.onBytes);
           return;
