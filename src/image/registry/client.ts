@@ -98,6 +98,9 @@ export class RegistryClient {
       res.on('aborted', () => guard.destroy(new TransportError(`blob ${digest}: connection closed mid-transfer`, true)));
       res.pipe(guard);
       guard.on('close', () => res.destroy());
+      // until the consumer's pipeline attaches, an error must not be an uncaught 'error' event;
+      // the consumer still sees it (the stream is left errored)
+      guard.on('error', () => undefined);
       const length = res.headers['content-length'] ? Number(res.headers['content-length']) : undefined;
       return { stream: guard, length };
     });
