@@ -5,7 +5,7 @@ import { closeRegistryConnections } from '../../src/image/registry/client';
 import { lgetxattr } from '../../src/image/syscalls';
 import { openTestStore, type TestStore } from '../helpers/image_store';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
-import { buildImage, buildIndex, busyboxEntries, pushImage, pushIndex, sha256, tarOf } from '../helpers/test_images';
+import { buildImage, buildIndex, busyboxEntries, pushImage, pushIndex, tarOf } from '../helpers/test_images';
 
 let registry: TestRegistry;
 let store: TestStore | undefined;
@@ -212,5 +212,4 @@ test('a reference to a missing tag is NotFound naming it', async () => {
   const err = await store.images.pull(`${registry.host}/test/absent:nope`, undefined).catch((e: unknown) => e);
   expect((err as CriError).kind).toBe('NotFound');
   expect((err as Error).message).toContain('test/absent');
-  void sha256;
 });

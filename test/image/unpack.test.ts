@@ -99,17 +99,13 @@ describe('hostile archives', () => {
     ['device node', [{ name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }], /device nodes are not allowed/],
     ['char device', [{ name: 'dev/mem', type: 'character-device', devmajor: 1, devminor: 1 }], /device nodes are not allowed/],
   ];
-  test.each(cases)('%s is refused and nothing is written outside', async (_name, entries, message) => {
-    const before = await outside();
+  test.each(cases)('%s is refused, naming the cause, and nothing is written outside', async (_name, entries, message) => {
     await fsp.writeFile(join(base, 'outside'), 'secret');
-    await expect(unpack(entries)).rejects.toThrow(LayerRefused);
-    await expect(unpack(entries).catch((e: Error) => Promise.reject(e))).rejects.toThrow(); // idempotent refusal
+    const err = await unpack(entries).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerRefused);
+    expect((err as Error).message).toMatch(message);
     expect(readFileSync(join(base, 'outside'), 'utf8')).toBe('secret');
-    expect(await outside()).toEqual([...before, 'outside'].sort());
-    void message;
-  });
-  test.each(cases)('%s names the cause', async (_name, entries, message) => {
-    await expect(unpack(entries)).rejects.toThrow(message);
+    expect(await outside()).toEqual(['outside']);
   });
 });
 
