@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import { Gauge, type Registry } from 'prom-client';
 import {
@@ -255,7 +255,7 @@ export class ContainerManager {
       mark = now;
     };
     mkdirSync(L.dir(id), { recursive: true, mode: 0o700 });
-    await this.store.write(record);
+    await this.store.write(record, false);
     step('record');
     await this.deps.images.holdLayers(id, image.id);
     const lowers = await this.deps.images.layerDirs(image.id);
@@ -330,7 +330,7 @@ export class ContainerManager {
       r.startedAt = nowNs();
       // It may have exited already (and been recorded while we waited for start's answer).
       if (r.phase === 'created') r.phase = 'running';
-      await this.store.write(r);
+      await this.store.write(r, false);
       this.publish(e, ContainerEventType.CONTAINER_STARTED_EVENT);
     });
   }
@@ -432,7 +432,7 @@ export class ContainerManager {
       await this.stopLocked(e, 0);
       const r = e.record;
       r.phase = 'removing';
-      await this.store.write(r);
+      await this.store.write(r, false);
       await this.teardown(r);
       this.entries.delete(r.id);
       const md = e.config.metadata;
@@ -448,8 +448,8 @@ export class ContainerManager {
   private async teardown(r: ContainerRecord): Promise<void> {
     const L = this.layout;
     this.watcher.forget(r.id);
+    // The monitor goes first, so it cannot be caught half-way through writing an exit file.
     const monitorPid = r.monitorPid ?? readPid(L.monitorPidFile(r.id));
-    await this.runtime.delete(r.id, true);
     if (monitorPid !== undefined && isMonitorOf(monitorPid, r.id)) {
       try {
         process.kill(monitorPid, 'SIGKILL');
@@ -457,9 +457,11 @@ export class ContainerManager {
         /* gone */
       }
     }
+    await this.runtime.delete(r.id, true);
     destroyRootfs(L.rootfs(r.id), L.upper(r.id), L.work(r.id));
     await this.deps.images.releaseLayers(r.id);
     for (const p of [L.exitFile(r.id), L.attachSocket(r.id), L.runFiles(r.id)]) rmSync(p, { recursive: true, force: true });
+    for (const name of readdirSync(L.exitsDir)) if (name.startsWith(`${r.id}.`)) rmSync(join(L.exitsDir, name), { force: true });
     await this.store.remove(r.id);
   }
 

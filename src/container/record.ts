@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerConfig, LinuxContainerResources } from '../gen/runtime/v1/api';
 import { writeFileAtomic, isAtomicTempName, syncDir } from '../store/atomic';
@@ -77,8 +77,20 @@ export class ContainerStore {
     return join(this.dir, id);
   }
 
-  async write(record: ContainerRecord): Promise<void> {
-    await writeFileAtomic(join(this.containerDir(record.id), 'record.json'), JSON.stringify(record));
+  /**
+   * Replaces the record atomically. `durable` also fsyncs it: needed where a power loss must not
+   * lose the state (a created container). Intermediate phases skip it: a daemon crash keeps the
+   * page cache, and after a power loss nothing they describe (mounts, processes) exists anyway.
+   */
+  async write(record: ContainerRecord, durable = true): Promise<void> {
+    const file = join(this.containerDir(record.id), 'record.json');
+    if (durable) {
+      await writeFileAtomic(file, JSON.stringify(record));
+      return;
+    }
+    const tmp = `${join(this.containerDir(record.id), '.record.json')}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+    renameSync(tmp, file);
   }
 
   /** Removes the container's whole directory (callers unmount the rootfs first). */
@@ -87,18 +99,49 @@ export class ContainerStore {
     await syncDir(this.dir);
   }
 
-  /** Every record on disk; directories without a readable record are reported to `onBad`. */
+  /**
+   * Every record on disk. A container directory without a record is what a CreateContainer cut
+   * short leaves: it comes back as a bare `creating` record so that it is torn down. Unreadable
+   * records are reported to `onBad` and left alone.
+   */
   loadAll(onBad: (dir: string, err: unknown) => void): ContainerRecord[] {
     const out: ContainerRecord[] = [];
     for (const name of readdirSync(this.dir)) {
       const dir = join(this.dir, name);
       try {
         for (const f of readdirSync(dir)) if (isAtomicTempName(f)) rmSync(join(dir, f), { force: true });
-        out.push(JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')) as ContainerRecord);
+        let text: string;
+        try {
+          text = readFileSync(join(dir, 'record.json'), 'utf8');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !/^[0-9a-f]{64}$/.test(name)) throw err;
+          out.push(bareRecord(name));
+          continue;
+        }
+        out.push(JSON.parse(text) as ContainerRecord);
       } catch (err) {
         onBad(dir, err);
       }
     }
     return out;
   }
+}
+
+/** A record for a container known only by its id: enough for teardown. */
+function bareRecord(id: string): ContainerRecord {
+  return {
+    id,
+    podId: '',
+    phase: 'creating',
+    config: '',
+    imageName: '',
+    imageId: '',
+    createdAt: '0',
+    startedAt: '0',
+    logPath: '',
+    user: { uid: 0, gid: 0, additionalGids: [] },
+    stopSignal: 15,
+    cgroupsPath: '',
+    resources: '',
+  };
 }

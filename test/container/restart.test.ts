@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerEnv, containerLeaks, createContainer, NO_CONTAINER_LEAKS, runPod, status, waitExited, waitFor, type ContainerEnv } from './env';
 
@@ -65,8 +65,11 @@ test('records left mid-create or mid-remove by a killed daemon are torn down com
   const pod = await runPod(env.daemon);
   const a = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
   const b = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  const c = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
   await env.daemon.client.runtime('StartContainer', { container_id: b });
   await env.daemon.kill();
+  // Killed before its first record write: a directory without a record.
+  rmSync(join(env.daemon.root, 'containers', c, 'record.json'));
   // As the daemon leaves them when killed between the steps of CreateContainer / RemoveContainer.
   for (const [id, phase] of [[a, 'creating'], [b, 'removing']] as const) {
     const file = join(env.daemon.root, 'containers', id, 'record.json');
@@ -75,8 +78,8 @@ test('records left mid-create or mid-remove by a killed daemon are torn down com
     writeFileSync(file, JSON.stringify(rec));
   }
   await env.restart();
-  expect(containerLeaks(env.daemon, [a, b])).toEqual(NO_CONTAINER_LEAKS);
-  expect((await env.daemon.client.runtime('ListContainers', {})).containers.filter((c: Msg) => [a, b].includes(c.id))).toEqual([]);
+  expect(containerLeaks(env.daemon, [a, b, c])).toEqual(NO_CONTAINER_LEAKS);
+  expect((await env.daemon.client.runtime('ListContainers', {})).containers.filter((x: Msg) => [a, b, c].includes(x.id))).toEqual([]);
   // The names are free again.
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
 });
