@@ -123,27 +123,27 @@ test('hugetlb limit lands in the hierarchy that holds hugetlb (cgroup2 on a hybr
 });
 
 test('devices: the rules deny what they deny (v1 devices controller, or the v2 eBPF program)', () => {
-  // /dev/net/tun (c 10:200) opens without any capability: only the devices cgroup can refuse it.
+  // /dev/kmsg (c 1:11) opened write-only needs no capability: only the device rules can refuse it.
   // It is bind-mounted (linux.devices entries are allowed in the cgroup automatically).
-  const script = '(exec 3</dev/mydev) 2>/dev/null && echo mydev-open || echo mydev-denied; echo x > /dev/null && echo null-ok';
+  const script = '(exec 3>/dev/mydev) 2>/dev/null && echo mydev-open || echo mydev-denied; echo x > /dev/null && echo null-ok';
   const mk = (rules: unknown[] | undefined) =>
     h.bundle({
       args: ['sh', '-c', script],
       edit: (s) => {
-        s.mounts.push({ destination: '/dev/mydev', type: 'bind', source: '/dev/net/tun', options: ['bind'] });
+        s.mounts.push({ destination: '/dev/mydev', type: 'bind', source: '/dev/kmsg', options: ['bind'] });
         if (rules) s.linux.resources = { devices: rules };
       },
     });
   expect(h.runIn(mk(undefined)).stdout).toBe('mydev-open\nnull-ok\n');
   expect(h.runIn(mk([{ allow: false, access: 'rwm' }])).stdout).toBe('mydev-denied\nnull-ok\n');
-  expect(h.runIn(mk([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }])).stdout).toBe(
+  expect(h.runIn(mk([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'w' }])).stdout).toBe(
     'mydev-open\nnull-ok\n',
   );
   // a node from linux.devices is allowed even under deny-all
   const own = h.bundle({
     args: ['sh', '-c', script],
     edit: (s) => {
-      s.linux.devices = [{ path: '/dev/mydev', type: 'c', major: 10, minor: 200, fileMode: 0o666 }];
+      s.linux.devices = [{ path: '/dev/mydev', type: 'c', major: 1, minor: 11, fileMode: 0o666 }];
       s.linux.resources = { devices: [{ allow: false, access: 'rwm' }] };
     },
   });
@@ -153,28 +153,29 @@ test('devices: the rules deny what they deny (v1 devices controller, or the v2 e
 test('the eBPF device program (cgroup v2) allows and denies by rule, last match wins', () => {
   const l = hostLayout();
   if (!l.v2_root) throw new Error('no cgroup2 mount on this host');
-  const cg = h.cgroup('shoal-bpf');
-  const dir = path.join(l.v2_root, cg);
-  fs.mkdirSync(dir);
-  // a shell that moves itself into the cgroup, then opens /dev/net/tun (c 10:200) and /dev/null
-  const probe = () =>
-    spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && { (exec 3</dev/net/tun) 2>/dev/null && echo tun-open || echo tun-denied; (exec 3</dev/null) 2>/dev/null && echo null-open || echo null-denied; }`], {
+  // a shell that moves itself into a fresh cgroup with the program attached, then opens
+  // /dev/kmsg (c 1:11) write-only and /dev/null
+  const probe = (rules: unknown[]) => {
+    const cg = h.cgroup('shoal-bpf');
+    const dir = path.join(l.v2_root as string, cg);
+    fs.mkdirSync(dir);
+    const r = call(devicesBpfFn, dir, JSON.stringify({ devices: rules }), null);
+    if (r.rc !== 0) throw new Error(r.text);
+    const out = spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && { (exec 3>/dev/kmsg) 2>/dev/null && echo kmsg-open || echo kmsg-denied; (exec 3</dev/null) 2>/dev/null && echo null-open || echo null-denied; }`], {
       encoding: 'utf8',
     }).stdout;
-  expect(probe()).toBe('tun-open\nnull-open\n');
-  const attach = (res: unknown) => call(devicesBpfFn, dir, JSON.stringify(res), null);
-  // deny all, then allow c 10:200 r only: reading is allowed; the default devices (null) stay allowed
-  let r = attach({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'r' }] });
-  expect(r.text).toBe('');
-  expect(r.rc).toBe(0);
-  expect(probe()).toBe('tun-open\nnull-open\n');
-  expect(spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && (exec 3>/dev/net/tun) 2>/dev/null && echo w-open || echo w-denied`], { encoding: 'utf8' }).stdout).toBe('w-denied\n');
-  rmCgroup(cg);
-  fs.mkdirSync(dir);
-  // deny all: tun refused, null still allowed (default devices)
-  r = attach({ devices: [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 10, access: 'rwm' }] });
-  expect(r.rc).toBe(0);
-  expect(probe()).toBe('tun-denied\nnull-open\n');
+    rmCgroup(cg);
+    return out;
+  };
+  expect(probe([{ allow: true, access: 'rwm' }])).toBe('kmsg-open\nnull-open\n');
+  expect(probe([{ allow: false, access: 'rwm' }])).toBe('kmsg-denied\nnull-open\n'); // defaults stay allowed
+  expect(probe([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'w' }])).toBe('kmsg-open\nnull-open\n');
+  expect(probe([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'r' }])).toBe('kmsg-denied\nnull-open\n');
+  expect(probe([{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 1, access: 'rwm' }])).toBe('kmsg-denied\nnull-open\n');
+  expect(probe([{ allow: true, access: 'rwm' }, { allow: false, type: 'b', access: 'rwm' }])).toBe('kmsg-open\nnull-open\n');
+  expect(call(devicesBpfFn, '/no/such/cgroup', JSON.stringify({ devices: [{ allow: false, access: 'rwm' }] }), null).text).toMatch(
+    /cgroup devices: open \/no\/such\/cgroup: No such file or directory/,
+  );
 });
 
 test('a memory limit OOM-kills and shoal_cgroup_oom_killed counts it', () => {
