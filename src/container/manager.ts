@@ -153,10 +153,16 @@ export class ContainerManager {
     return filterEntries([...this.entries.values()], filter);
   }
 
-  status(id: string, verbose: boolean): { status: ContainerStatus; info: Record<string, string> } {
+  async status(id: string, verbose: boolean): Promise<{ status: ContainerStatus; info: Record<string, string> }> {
     const e = this.entry(id);
     const info: Record<string, string> = {};
     if (verbose) {
+      let runtimeState: unknown;
+      try {
+        runtimeState = e.record.phase === 'created' || e.record.phase === 'running' ? await this.runtime.state(e.record.id) : undefined;
+      } catch (err) {
+        runtimeState = { error: errorText(err) };
+      }
       let spec: unknown;
       try {
         spec = JSON.parse(readFileSync(join(this.layout.bundle(e.record.id), 'config.json'), 'utf8'));
@@ -174,6 +180,7 @@ export class ContainerManager {
         attachSocket: this.layout.attachSocket(e.record.id),
         cgroupsPath: e.record.cgroupsPath,
         runtimeSpec: spec,
+        runtimeState,
         exit: e.record.exit,
       });
     }

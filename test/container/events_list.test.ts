@@ -62,8 +62,9 @@ test('ListContainers and StreamContainers filter by id prefix, state, pod and la
   expect(entry).toMatchObject({ pod_sandbox_id: pod.id, image_ref: env.imageId, image_id: env.imageId, labels: { tier: 'web', app: 'a' }, state: 'CONTAINER_RUNNING' });
   expect(entry.image.image).toBe(env.image);
   const st = await status(env.daemon, a, true);
-  const info = JSON.parse(st.info.info as string) as { pid: number; runtimeSpec: { process: { args: string[] } } };
+  const info = JSON.parse(st.info.info as string) as { pid: number; runtimeSpec: { process: { args: string[] } }; runtimeState: { status: string; pid: number } };
   expect(info.pid).toBeGreaterThan(0);
+  expect(info.runtimeState).toMatchObject({ status: 'running', pid: info.pid });
   expect(info.runtimeSpec.process.args).toEqual(['/bin/sh', '-c', 'sleep 1000']);
   expect(codeOf(await env.daemon.client.runtime('StartContainer', { container_id: a }).catch((e: unknown) => e))).toBe('FAILED_PRECONDITION');
   expect(codeOf(await env.daemon.client.runtime('CheckpointContainer', { container_id: a }).catch((e: unknown) => e))).toBe('UNIMPLEMENTED');
