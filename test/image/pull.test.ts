@@ -69,25 +69,25 @@ test('a multi-layer Docker image is pulled, recorded and unpacked with whiteouts
   expect(store.images.containerConfig(record).Cmd).toEqual(['/bin/sh']);
 });
 
-test('an OCI index with amd64 and arm64 yields the host platform; zstd and uncompressed layers unpack', async () => {
+test.each(['oci', 'docker'] as const)('a %s index with amd64 and arm64 yields the host platform; zstd and uncompressed layers unpack', async (style) => {
   const arch = process.arch === 'x64' ? 'amd64' : 'arm64';
   const layerA = await tarOf([{ name: 'zstd-layer', content: 'z'.repeat(10000) }]);
   const layerB = await tarOf([{ name: 'plain-layer', content: 'p' }]);
-  const mine = buildImage([{ tar: layerA, compression: 'zstd' }, { tar: layerB, compression: 'none' }], { style: 'oci', architecture: arch, user: 'nobody' });
-  const other = buildImage([{ tar: await tarOf([{ name: 'other', content: 'o' }]), compression: 'gzip' }], { style: 'oci', architecture: arch === 'amd64' ? 'arm64' : 'amd64' });
+  const mine = buildImage([{ tar: layerA, compression: 'zstd' }, { tar: layerB, compression: 'none' }], { style, architecture: arch, user: 'nobody' });
+  const other = buildImage([{ tar: await tarOf([{ name: 'other', content: 'o' }]), compression: 'gzip' }], { style, architecture: arch === 'amd64' ? 'arm64' : 'amd64' });
   const index = buildIndex(
     [
       { image: other, architecture: arch === 'amd64' ? 'arm64' : 'amd64', variant: arch === 'amd64' ? 'v8' : undefined },
       { image: mine, architecture: arch },
     ],
-    'oci',
+    style,
   );
-  await pushIndex(registry, 'test/multiarch', 'latest', index, [other, mine]);
+  await pushIndex(registry, `test/multiarch-${style}`, 'latest', index, [other, mine]);
   store = await newStore();
-  const record = await store.images.pull(`${registry.host}/test/multiarch`, undefined);
+  const record = await store.images.pull(`${registry.host}/test/multiarch-${style}`, undefined);
   expect(record.id).toBe(mine.id);
   expect(record.username).toBe('nobody');
-  expect(record.repoDigests).toEqual([`${registry.host}/test/multiarch@${index.digest}`]);
+  expect(record.repoDigests).toEqual([`${registry.host}/test/multiarch-${style}@${index.digest}`]);
   const [top, bottom] = await store.images.layerDirs(record.id);
   expect(readFileSync(join(bottom, 'zstd-layer'), 'utf8')).toBe('z'.repeat(10000));
   expect(readFileSync(join(top, 'plain-layer'), 'utf8')).toBe('p');
