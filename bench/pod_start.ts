@@ -8,6 +8,7 @@
  *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/pod_start.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/pod_start.js [--pods N] [--only shoal|containerd|pinning]
+ * SHOAL_BENCH_LOG=debug shows shoald's per-step timings of each pod on stderr.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -120,7 +121,7 @@ async function startShoal(dir: string, cniDir: string, cgroupParent: string): Pr
   const socket = join(dir, 'shoal.sock');
   const config = join(dir, 'shoal.toml');
   writeFileSync(config, `[metrics]\naddress = ""\n[cni]\nconf_dir = "${cniDir}"\n[runtime]\ndefault_cgroup_parent = "${cgroupParent}"\n`);
-  const child = spawn(join(REPO, 'bin/shoald'), ['--config', config, '--socket', socket, '--root', join(dir, 'root'), '--run-dir', join(dir, 'run'), '--log-level', 'warn'], {
+  const child = spawn(join(REPO, 'bin/shoald'), ['--config', config, '--socket', socket, '--root', join(dir, 'root'), '--run-dir', join(dir, 'run'), '--log-level', process.env.SHOAL_BENCH_LOG ?? 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForSocket(socket, child, 'shoald');
