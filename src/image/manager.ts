@@ -278,11 +278,6 @@ export class ImageManager {
       }
       this.records.invalidate();
       const all = await this.records.all();
-      for (const other of all) {
-        if (other.id === draft.id) continue;
-        const kept = other.repoTags.filter((t) => !draft.names.tags.includes(t));
-        if (kept.length !== other.repoTags.length) await this.records.save({ ...other, repoTags: kept });
-      }
       const existing = all.find((r) => r.id === draft.id);
       const user = draft.config.config?.User ?? '';
       const record: ImageRecord = {
@@ -300,6 +295,13 @@ export class ImageManager {
         createdAt: existing?.createdAt ?? Date.now(),
       };
       await this.records.save(record);
+      // the tags move only after the new record is durable: a crash in between leaves a tag on
+      // two records for a moment (the newer wins on the next pull), never on none
+      for (const other of all) {
+        if (other.id === draft.id) continue;
+        const kept = other.repoTags.filter((t) => !draft.names.tags.includes(t));
+        if (kept.length !== other.repoTags.length) await this.records.save({ ...other, repoTags: kept });
+      }
       return record;
     };
     return locked ? work() : this.lock.run(work);
