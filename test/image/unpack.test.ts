@@ -115,3 +115,18 @@ test('device nodes are created when allowed', async () => {
   expect(st.isCharacterDevice()).toBe(true);
   expect(st.rdev).toBe((1 << 8) | 3);
 });
+
+test('large files are streamed and many small ones written in parallel, all intact', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const big = randomBytes(6 * 1024 * 1024 + 123);
+  const small = Array.from({ length: 40 }, (_, i) => ({ name: `many/f${i}`, content: randomBytes(1000 + i), mode: 0o600 + (i % 8) }));
+  const root = await unpack([...small, { name: 'big/file', content: big, mode: 0o640 }, { name: 'many/f3', content: 'replaced' }]);
+  expect(readFileSync(join(root, 'big/file')).equals(big)).toBe(true);
+  expect(statSync(join(root, 'big/file')).mode & 0o777).toBe(0o640);
+  for (const [i, f] of small.entries()) {
+    if (i === 3) continue;
+    expect(readFileSync(join(root, f.name)).equals(f.content)).toBe(true);
+    expect(statSync(join(root, f.name)).mode & 0o777).toBe(f.mode);
+  }
+  expect(readFileSync(join(root, 'many/f3'), 'utf8')).toBe('replaced');
+});
