@@ -106,7 +106,9 @@ export class StatsCollector {
     }
     this.cpuRates.retain(ids);
     this.deps.cgroups.retain(cgroups);
-    this.layers.retain(new Set(containers.flatMap((c) => (c.upperDir !== undefined ? [c.upperDir] : []))));
+    const upperDirs = new Set(containers.flatMap((c) => (c.upperDir !== undefined ? [c.upperDir] : [])));
+    this.layers.retain(upperDirs);
+    this.deps.mounts.retain(upperDirs);
   }
 
   private toContainerStats(r: ContainerReading): ContainerStats {

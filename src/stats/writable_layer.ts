@@ -61,10 +61,25 @@ export function writableLayerUsage(upperDir: string): LayerUsage | undefined {
  */
 export class MountPointFinder {
   private readonly byDevice = new Map<string, string>();
+  /** Writable layers do not move between filesystems: one stat per path is enough. */
+  private readonly byPath = new Map<string, string>();
 
   constructor(private readonly mountinfo: () => string = () => readFileSync('/proc/self/mountinfo', 'utf8')) {}
 
   find(path: string): string | undefined {
+    const known = this.byPath.get(path);
+    if (known !== undefined) return known;
+    const found = this.lookup(path);
+    if (found !== undefined) this.byPath.set(path, found);
+    return found;
+  }
+
+  /** Forgets the paths not in `alive`. */
+  retain(alive: ReadonlySet<string>): void {
+    for (const path of this.byPath.keys()) if (!alive.has(path)) this.byPath.delete(path);
+  }
+
+  private lookup(path: string): string | undefined {
     let dev: bigint;
     try {
       dev = statSync(path, { bigint: true }).dev;
@@ -95,11 +110,12 @@ export function deviceNumber(dev: bigint): string {
 }
 
 /**
- * Walks are synchronous, and a writable layer can hold many files: a layer whose walk took T is
- * reused for COST_FACTOR × T before being walked again (capped), so a big layer costs at most a few
- * percent of the daemon's time while a small one (the usual case, well under a millisecond) is
- * walked on every call.
+ * Walks are synchronous and the costliest part of container stats. A result is reused for at
+ * least MIN_REUSE_MS (disk use needs no sub-second freshness: kubelet asks every 10 s or so, and
+ * cadvisor refreshes it once a minute), and a layer whose walk took T for COST_FACTOR × T (capped),
+ * so a layer with many files costs at most a few percent of the daemon's time.
  */
+const MIN_REUSE_MS = 1_000;
 const COST_FACTOR = 20;
 const MAX_REUSE_MS = 60_000;
 
@@ -114,7 +130,7 @@ export class WritableLayerCache {
   usage(upperDir: string): LayerUsage | undefined {
     const now = this.clockMs();
     const e = this.entries.get(upperDir);
-    if (e !== undefined && now - e.at < Math.min(MAX_REUSE_MS, e.costMs * COST_FACTOR)) return e.usage;
+    if (e !== undefined && now - e.at < Math.min(MAX_REUSE_MS, Math.max(MIN_REUSE_MS, e.costMs * COST_FACTOR))) return e.usage;
     const usage = this.walk(upperDir);
     const done = this.clockMs();
     if (usage === undefined) this.entries.delete(upperDir);

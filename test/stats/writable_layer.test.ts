@@ -53,33 +53,33 @@ describe('mount point of a path', () => {
   });
 });
 
-describe('writable layer walks reused in proportion to their cost', () => {
-  test('a cheap walk is redone every time; a costly one is reused for 20× its cost', () => {
+describe('writable layer walks reused for a second, or in proportion to their cost', () => {
+  test('a cheap walk is reused for 1 s; a costly one for 20× its cost; retain forgets', () => {
     let clock = 0;
     let walks = 0;
-    let cost = 0.01;
+    let cost = 0.05;
     const cache = new WritableLayerCache(() => {
       walks++;
       clock += cost;
       return { usedBytes: BigInt(walks), inodesUsed: 1n };
     }, () => clock);
     cache.usage('/a');
-    clock += 1;
-    cache.usage('/a');
-    expect(walks).toBe(2);
+    clock += 500;
+    expect(cache.usage('/a')?.usedBytes).toBe(1n);
+    clock += 501;
+    expect(cache.usage('/a')?.usedBytes).toBe(2n);
 
     cost = 500; // a walk of half a second: reused for 10 s
-    clock += 1;
+    clock += 1_001;
     cache.usage('/a');
     expect(walks).toBe(3);
     clock += 9_000;
     expect(cache.usage('/a')?.usedBytes).toBe(3n);
-    expect(walks).toBe(3);
     clock += 1_001;
     expect(cache.usage('/a')?.usedBytes).toBe(4n);
 
     cache.retain(new Set());
-    cost = 0.01;
+    cost = 0.05;
     cache.usage('/a');
     expect(walks).toBe(5);
   });

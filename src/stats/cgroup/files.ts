@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * Small readers for the file formats cgroupfs uses. A missing file (cgroup gone, controller not
@@ -84,15 +85,16 @@ const NEGATIVE_TTL_MS = 30_000;
  * of a cgroup read (here ~20 µs against ~2 µs for the read itself), and kernfs regenerates a
  * file's content on every read from offset 0, so a pread at 0 on a kept descriptor is a fresh
  * read. A removed cgroup's descriptors answer ENODEV: they are dropped and the path reopened once
- * (the cgroup may have been made again under the same path). Paths found missing are remembered
- * for a while so absent optional files (swap, PSI) do not cost an open on every read.
+ * (the cgroup may have been made again under the same path). Files missing from an existing
+ * cgroup are remembered for a while so absent optional files (swap, PSI) do not cost an open on
+ * every read.
  *
  * Every descriptor belongs to an owner (the cgroup it was read for); `retain` closes the ones of
  * owners that are gone.
  */
 export class KeptOpenFiles {
   private readonly open = new Map<string, { fd: number; owner: string }>();
-  private readonly missing = new Map<string, number>();
+  private readonly missing = new Map<string, { until: number; owner: string }>();
   private buf = Buffer.allocUnsafe(16 * 1024);
 
   read(path: string, owner: string): string | undefined {
@@ -102,9 +104,9 @@ export class KeptOpenFiles {
       if (text !== undefined) return text;
       this.drop(path, kept.fd);
     }
-    const until = this.missing.get(path);
-    if (until !== undefined) {
-      if (Date.now() < until) return undefined;
+    const miss = this.missing.get(path);
+    if (miss !== undefined) {
+      if (Date.now() < miss.until) return undefined;
       this.missing.delete(path);
     }
     let fd: number;
@@ -112,7 +114,9 @@ export class KeptOpenFiles {
       fd = openSync(path, 'r');
     } catch (err) {
       if (isAbsent(err)) {
-        this.missing.set(path, Date.now() + NEGATIVE_TTL_MS);
+        // Only a file missing from an existing cgroup is worth remembering; a missing cgroup may
+        // be made any moment (or again, under the same path).
+        if (existsSync(dirname(path))) this.missing.set(path, { until: Date.now() + NEGATIVE_TTL_MS, owner });
         return undefined;
       }
       throw err;
@@ -129,7 +133,7 @@ export class KeptOpenFiles {
   /** Closes the descriptors (and forgets the misses) of owners `alive` rejects. */
   retain(alive: (owner: string) => boolean): void {
     for (const [path, { fd, owner }] of this.open) if (!alive(owner)) this.drop(path, fd);
-    this.missing.clear();
+    for (const [path, { owner }] of this.missing) if (!alive(owner)) this.missing.delete(path);
   }
 
   closeAll(): void {
