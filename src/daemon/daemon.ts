@@ -18,6 +18,7 @@ import { ManagedStatsSource } from '../server/stats/source';
 import { statsHandlers } from '../server/stats_handlers';
 import { containerStatsViews } from '../server/stats/container_views';
 import { ImageManager } from '../image/manager';
+import { imageHandlers } from '../server/image_service';
 import { ContainerManager } from '../container/manager';
 import { readHostFacts } from '../container/host_facts';
 import { containerHandlers } from '../server/container_handlers';
@@ -94,7 +95,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
         supplementalGroupsPolicy: true,
       }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers)),
     );
-    server.addService<ImageServiceServer>('ImageService', ImageServiceService, {});
+    server.addService<ImageServiceServer>('ImageService', ImageServiceService, imageHandlers(images));
     if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);
     await server.listen(config.socket);
   } catch (err) {
