@@ -434,8 +434,13 @@ export class ContainerManager {
       if (err instanceof CriError && err.kind === 'NotFound') return;
       throw err;
     }
+    await this.removeEntry(e);
+  }
+
+  /** Removal of a known entry, whatever its phase (one still being created is waited for). */
+  private async removeEntry(e: ContainerEntry): Promise<void> {
     await this.locks.run(e.record.id, async () => {
-      if (!this.entries.has(e.record.id)) return;
+      if (this.entries.get(e.record.id) !== e) return;
       await this.stopLocked(e, 0);
       const r = e.record;
       r.phase = 'removing';
@@ -474,16 +479,18 @@ export class ContainerManager {
 
   // ---- pod hooks ----
 
+  /**
+   * Force-stops every container of the pod. Containers still being created are included: their
+   * stop queues behind the create on the container's lock.
+   */
   async stopPodContainers(podId: string): Promise<void> {
-    const ids = [...this.entries.values()].filter((e) => e.record.podId === podId).map((e) => e.record.id);
-    await Promise.all(ids.map((id) => this.stop(id, 0).catch((err: unknown) => {
-      if (!(err instanceof CriError && err.kind === 'NotFound')) throw err;
-    })));
+    const mine = [...this.entries.values()].filter((e) => e.record.podId === podId);
+    await Promise.all(mine.map((e) => this.locks.run(e.record.id, () => (this.entries.get(e.record.id) === e ? this.stopLocked(e, 0) : Promise.resolve()))));
   }
 
   async removePodContainers(podId: string): Promise<void> {
-    const ids = [...this.entries.values()].filter((e) => e.record.podId === podId).map((e) => e.record.id);
-    await Promise.all(ids.map((id) => this.remove(id)));
+    const mine = [...this.entries.values()].filter((e) => e.record.podId === podId);
+    await Promise.all(mine.map((e) => this.removeEntry(e)));
   }
 
   // ---- resources, logs, exec ----
