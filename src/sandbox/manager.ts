@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { Gauge, type Registry } from 'prom-client';
@@ -225,16 +225,18 @@ export class SandboxManager {
     const timings = new StepTimer();
     try {
       mkdirSync(dir, { mode: 0o711 });
-      // On disk before anything is made: a crash from here on is cleaned up at the next start. The
-      // CNI cache entry DEL would need is written alongside (the netns path is known up front).
-      const netnsPath = join(dir, 'net');
-      // Both settle before going on: a teardown must never race an in-flight record write.
-      const [written, prep] = await Promise.allSettled([
+      // The cgroup is named in the pod directory before it is made, so a crash before the record
+      // reaches the disk still leaves enough for the start-up reconcile to remove it.
+      writeFileSync(join(dir, CGROUP_MARKER), JSON.stringify({ path: cgroupPath, created: record.cgroupCreated }));
+      // The record and the CNI cache entry DEL would need must be durable before CNI ADD; their
+      // fsyncs run while the namespaces, cgroup and files are made. Both settle before any
+      // teardown, which must never race an in-flight record write.
+      const durable = Promise.allSettled([
         this.store.write(record, true),
         own.net
           ? this.deps.network.prepare({
               containerId: id,
-              netns: netnsPath,
+              netns: join(dir, 'net'),
               podName: md.name,
               podNamespace: md.namespace,
               podUid: md.uid,
@@ -242,17 +244,25 @@ export class SandboxManager {
             })
           : Promise.resolve(undefined),
       ]);
+      let pinned: ReturnType<NamespacePinner['pin']> | undefined;
+      let madeError: unknown;
+      try {
+        cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
+        pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
+        record.namespaces = { ...pinned.paths };
+        timings.mark('cgroup+pin');
+        if (own.ipc) mountPodShm(shm);
+        await Promise.all([writeResolvConf(record.files.resolvConf, config.dnsConfig), writeHostname(record.files.hostname, hostname)]);
+        timings.mark('shm+files');
+      } catch (err) {
+        madeError = err;
+      }
+      const [written, prep] = await durable;
+      timings.mark('record');
       if (written.status === 'rejected') throw written.reason;
       if (prep.status === 'rejected') throw internal(`pod "${md.namespace}/${md.name}" (${id}): ${errorText(prep.reason)}`);
+      if (madeError !== undefined || !pinned) throw madeError;
       const prepared = prep.value;
-      timings.mark('record');
-      cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
-      const pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
-      timings.mark('cgroup+pin');
-      record.namespaces = { ...pinned.paths };
-      if (own.ipc) mountPodShm(shm);
-      await Promise.all([writeResolvConf(record.files.resolvConf, config.dnsConfig), writeHostname(record.files.hostname, hostname)]);
-      timings.mark('shm+files');
       let committed: Promise<void> = Promise.resolve();
       if (prepared) {
         const attachment = await this.deps.network.add(prepared).catch((err: unknown) => {
@@ -432,6 +442,8 @@ export class SandboxManager {
         if (this.entries.has(name)) continue;
         const dir = join(this.podsDir, name);
         try {
+          const cgroup = readCgroupMarker(dir);
+          if (cgroup?.created) cgroupDestroy(cgroup.path);
           unmountAndRemove(join(dir, 'shm'));
           unpinNamespaces(dir);
           rmSync(dir, { recursive: true, force: true });
@@ -461,6 +473,18 @@ class StepTimer {
     const now = process.hrtime.bigint();
     this.steps[step] = Number(now - this.last) / 1e6;
     this.last = now;
+  }
+}
+
+/** File in the pod directory naming its cgroup (see `create`). */
+const CGROUP_MARKER = 'cgroup.json';
+
+function readCgroupMarker(dir: string): { path: string; created: boolean } | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, CGROUP_MARKER), 'utf8')) as { path?: unknown; created?: unknown };
+    return typeof m.path === 'string' ? { path: m.path, created: m.created === true } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -17,6 +17,7 @@ import {
   umount2,
   unshare,
 } from '../native/libc';
+import { invalidArgument } from '../errors';
 
 /** The namespaces a pod may own; pid is held by the pod init, not pinned here. */
 export type PinnedKind = 'net' | 'ipc' | 'uts';
@@ -167,7 +168,7 @@ export function writeSysctl(s: SysctlWrite): boolean {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return false;
-    throw new Error(`sysctl ${s.name}=${s.value}: ${e.code ?? ''} ${e.message}`);
+    throw invalidArgument(`sysctl ${s.name}=${s.value} cannot be set in the pod: ${e.message}`);
   }
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync, existsSync, readdirSync, readFileSync } from 
 import { join } from 'node:path';
 import { startDaemon, waitFor, type TestDaemon } from '../helpers/daemon';
 import { killProcessesMentioning } from '../helpers/cleanup';
+import { readCgroupLayout } from '../../src/cgroup/layout';
 import { testNetwork, podConfig, inPod, podLeaks, NO_LEAKS, type TestNetwork } from './net_env';
 
 let daemon: TestDaemon;
@@ -102,4 +103,19 @@ test('a daemon killed in the middle of RunPodSandbox has the half-made sandbox c
   expect(podLeaks(daemon, net, [id], [cgroupPath])).toEqual(NO_LEAKS);
   expect(existsSync(join(daemon.root, 'cni', `${id}.json`))).toBe(false);
   expect((await daemon.client.runtime('ListPodSandbox', {})).items).toEqual([]);
+});
+
+test('a pod directory without a record (crash before the record reached the disk) is removed with its cgroup', async () => {
+  const id = 'c'.repeat(64);
+  const dir = join(daemon.runDir, 'pods', id);
+  const cgroupPath = `${daemon.cgroupParent}/${id}`;
+  const memDir = join(readCgroupLayout().v1.memory!, cgroupPath);
+  await daemon.stop();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'cgroup.json'), JSON.stringify({ path: cgroupPath, created: true }));
+  writeFileSync(join(dir, 'net'), '');
+  mkdirSync(memDir, { recursive: true });
+  daemon = await startDaemon({ reuse: daemon, cniToml });
+  expect(existsSync(dir)).toBe(false);
+  expect(existsSync(memDir)).toBe(false);
 });

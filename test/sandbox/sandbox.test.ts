@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
@@ -320,4 +320,22 @@ test('pods by state and CNI operations are exported as metrics', async () => {
   expect(text).toMatch(/^shoal_cni_operations_total\{command="ADD",result="ok"\} [1-9]\d*$/m);
   expect(text).toMatch(/^shoal_cni_operation_duration_seconds_count\{command="ADD"\} [1-9]\d*$/m);
   await removeAll([id]);
+});
+
+test('a sysctl value the kernel refuses is InvalidArgument naming it, and nothing is left', async () => {
+  const config = podConfig({
+    linux: { sysctls: { 'net.ipv4.ip_unprivileged_port_start': 'not-a-number' }, security_context: { namespace_options: { pid: 'CONTAINER' } } },
+  });
+  const failed = run(config);
+  await expect(failed).rejects.toThrow(/net\.ipv4\.ip_unprivileged_port_start=not-a-number/);
+  await failed.catch((e) => expect(codeOf(e)).toBe('INVALID_ARGUMENT'));
+  // Whatever the failed attempt made is gone: only live pods have directories, records, cache
+  // entries and cgroups.
+  const { items } = await daemon.client.runtime('ListPodSandbox', {});
+  const live = (items as Array<{ id: string }>).map((p) => p.id).sort();
+  const ids = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).map((n) => n.replace(/\.json$/, '')).sort() : []);
+  expect(ids(join(daemon.runDir, 'pods'))).toEqual(live);
+  expect(ids(join(daemon.root, 'pods'))).toEqual(live);
+  expect(ids(join(daemon.root, 'cni'))).toEqual(live);
+  expect(ids(join(readCgroupLayout().v1.memory!, daemon.cgroupParent)).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual(live);
 });
