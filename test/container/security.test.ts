@@ -136,3 +136,40 @@ test('env, working dir and args merge with the image config', async () => {
   const r = await sh('echo $FROM_IMAGE $MINE; pwd', {}, { envs: [{ key: 'MINE', value: 'v' }], workingDir: '/tmp' });
   expect(r.out).toEqual(['yes v', '/tmp']);
 });
+
+test('the termination log: a host file mounted at termination_message_path is written from inside', async () => {
+  const file = join(tmp, 'termination-log');
+  writeFileSync(file, '');
+  await sh('echo goodbye > /dev/termination-log', {}, { mounts: [{ container_path: '/dev/termination-log', host_path: file }] });
+  expect(require('node:fs').readFileSync(file, 'utf8')).toBe('goodbye\n');
+});
+
+test('mount propagation: host-to-container sees mounts the host makes later', async () => {
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const shared = join(tmp, 'shared');
+  fs.mkdirSync(shared, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', 'shoal-prop', shared]);
+  execFileSync('mount', ['--make-shared', shared]);
+  try {
+    const id = await createContainer(env, pod, {
+      command: ['/bin/sh', '-c', 'sleep 1000'],
+      mounts: [{ container_path: '/h2c', host_path: shared, propagation: 'PROPAGATION_HOST_TO_CONTAINER' }],
+    });
+    await env.daemon.client.runtime('StartContainer', { container_id: id });
+    fs.mkdirSync(join(shared, 'fromhost'));
+    execFileSync('mount', ['-t', 'tmpfs', 'shoal-prop-h', join(shared, 'fromhost')]);
+    fs.writeFileSync(join(shared, 'fromhost', 'mark'), 'host\n');
+    const seen = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'cat /h2c/fromhost/mark; grep " /h2c " /proc/self/mountinfo'], timeout: '10' });
+    const out = Buffer.from(seen.stdout).toString().split('\n');
+    expect(out[0]).toBe('host');
+    expect(out[1]).toMatch(/ master:\d+ /);
+    await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+  } finally {
+    spawnSyncQuiet('umount', ['-R', '-l', shared]);
+  }
+});
+
+function spawnSyncQuiet(cmd: string, args: string[]): void {
+  require('node:child_process').spawnSync(cmd, args, { stdio: 'ignore' });
+}
