@@ -1,3 +1,15 @@
+/**
+ * Stats: CRI container and pod stats, and cadvisor-named pod metrics, read on demand.
+ *
+ *   source.ts          what stats needs to know of containers and pods (adapted in src/server/stats)
+ *   cgroup/            v1 and v2 readers behind one CgroupStatsReader; files kept open, pread at 0
+ *   network.ts         /proc/net/dev of a pod: via a pod process, or by entering its netns
+ *   writable_layer.ts  du-style walk of a container's overlay upper dir, reused by cost
+ *   cpu_rate.ts        usage_nano_cores from the previous sample of each container and pod
+ *   collector.ts       one reading of a container or pod → CRI messages (cri_mapping.ts)
+ *   metric_descriptors.ts  the cadvisor metric names and labels, and their values
+ *   service.ts         the operations the RPCs call: filters, NotFound, clean-up of kept state
+ */
 import { readCgroupLayout, type CgroupLayout } from '../cgroup/layout';
 import { CgroupStatsReader } from './cgroup/reader';
 import { StatsCollector } from './collector';

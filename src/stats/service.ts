@@ -2,7 +2,9 @@ import type { ContainerStats, Metric, MetricDescriptor, PodSandboxMetrics, PodSa
 import { notFound } from '../errors';
 import type { StatsCollector } from './collector';
 import { containerMetrics, metricDescriptors, podMetrics } from './metric_descriptors';
-import type { StatsContainer, StatsSource } from './source';
+import type { StatsContainer, StatsPod, StatsSource } from './source';
+
+const SWEEP_MS = 30_000;
 
 export interface ContainerStatsFilter {
   id?: string;
@@ -24,6 +26,7 @@ const matchesLabels = (labels: Record<string, string>, selector: Record<string, 
  */
 export class StatsService {
   private readonly descriptors = metricDescriptors();
+  private lastSweep = Date.now();
 
   constructor(
     private readonly source: StatsSource,
@@ -31,6 +34,7 @@ export class StatsService {
   ) {}
 
   containerStats(id: string): ContainerStats {
+    this.sweepNowAndThen();
     const c = this.source.container(id);
     if (c === undefined) throw notFound(`container "${id}" not found`);
     return this.collector.containerStats(c);
@@ -38,11 +42,12 @@ export class StatsService {
 
   listContainerStats(filter: ContainerStatsFilter = {}): ContainerStats[] {
     const all = this.source.containers();
-    if (isEmpty(filter)) this.collector.retain(all, this.source.pods());
+    if (isEmpty(filter)) this.sweep(all, this.source.pods());
     return this.filterContainers(all, filter).map((c) => this.collector.containerStats(c));
   }
 
   podStats(id: string): PodSandboxStats {
+    this.sweepNowAndThen();
     const p = this.source.pod(id);
     if (p === undefined) throw notFound(`pod sandbox "${id}" not found`);
     return this.collector.podStats(p, this.containersOf(p.id));
@@ -52,7 +57,7 @@ export class StatsService {
   listPodStats(filter: PodStatsFilter = {}): PodSandboxStats[] {
     const all = this.source.pods();
     if (!filter.id && (filter.labelSelector === undefined || Object.keys(filter.labelSelector).length === 0)) {
-      this.collector.retain(this.source.containers(), all);
+      this.sweep(this.source.containers(), all);
     }
     let pods = all.filter((p) => p.ready);
     if (filter.id) pods = byIdOrUniquePrefix(pods, filter.id, (p) => p.id);
@@ -67,6 +72,7 @@ export class StatsService {
   }
 
   podMetrics(): PodSandboxMetrics[] {
+    this.sweepNowAndThen();
     const byPod = this.containersByPod();
     return this.source.pods().filter((p) => p.ready).map((p) => {
       const pod = this.collector.readPod(p, true);
@@ -80,6 +86,19 @@ export class StatsService {
         }),
       };
     });
+  }
+
+  /**
+   * Unfiltered list calls drop what was kept for removed containers and pods; a client that only
+   * ever asks for single ids gets the same clean-up at most every SWEEP_MS.
+   */
+  private sweepNowAndThen(): void {
+    if (Date.now() - this.lastSweep >= SWEEP_MS) this.sweep(this.source.containers(), this.source.pods());
+  }
+
+  private sweep(containers: StatsContainer[], pods: StatsPod[]): void {
+    this.collector.retain(containers, pods);
+    this.lastSweep = Date.now();
   }
 
   private filterContainers(all: StatsContainer[], filter: ContainerStatsFilter): StatsContainer[] {
