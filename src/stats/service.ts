@@ -22,7 +22,8 @@ const matchesLabels = (labels: Record<string, string>, selector: Record<string, 
 
 /**
  * The stats operations the RPCs expose, over whatever containers and pods the source knows.
- * Everything is read on demand; the only memory kept is the collector's previous CPU samples.
+ * Everything is read on demand; what the collector keeps between calls (the previous CPU sample,
+ * open cgroup files, recent writable-layer walks) is per container and pod, and dropped when they go.
  */
 export class StatsService {
   private readonly descriptors = metricDescriptors();
