@@ -87,9 +87,13 @@ int caps_apply(const struct caps_set *c, struct sh_err *e) {
   if (syscall(SYS_capset, &hdr, data) < 0) return sh_errno(e, errno, "capabilities: capset");
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return sh_errno(e, errno, "capabilities: clear ambient");
+  char refused[256] = "";
   for (int cap = 0; cap <= last; cap++)
-    if ((c->ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-      sh_warn("capabilities: cannot raise %d in the ambient set (needs it in permitted and inheritable)", cap);
+    if ((c->ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+      size_t n = strlen(refused);
+      snprintf(refused + n, sizeof refused - n, "%s%d", n ? "," : "", cap);
+    }
+  if (refused[0]) sh_warn("capabilities: ambient %s not raised (an ambient capability must be permitted and inheritable)", refused);
   return 0;
 }
 
