@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/schema';
@@ -8,7 +7,6 @@ import type { Logger } from '../log';
 import {
   NamespaceMode,
   PodSandboxConfig,
-  Protocol,
   type ContainerStatus,
   type LinuxContainerResources,
   type NamespaceOption,
@@ -18,7 +16,6 @@ import {
 import { errorText, failedPrecondition, internal, invalidArgument, CriError } from '../errors';
 import { KeyedLock } from '../util/keyed_lock';
 import type { PodNetwork } from '../cni/pod_network';
-import type { CapabilityArgs } from '../cni/cache';
 import { cgroupApply, cgroupDestroy, cgroupUpdate } from '../native/libshoal';
 import { NamespacePinner, unpinNamespaces, type PinnedKind } from './namespaces';
 import { SandboxStore, type SandboxRecord, type SandboxState, type SandboxNamespaces, type PodFiles } from './record';
@@ -26,6 +23,7 @@ import { NameReservations, podNameKey } from './names';
 import { planSysctls } from './sysctls';
 import { podCgroupPath, cgroupExists, podResources } from './pod_cgroup';
 import { ensurePrivateMount, mountPodShm, unmountAndRemove, mountPoints } from './mounts';
+import { effectiveModes, podHostname, capabilityArgs } from './pod_config';
 import { podFilePaths, writeResolvConf, writeHostname, writeHosts, copyHostHosts } from './pod_files';
 import type { PodInitLauncher } from './pod_init';
 import { RuntimePodInit } from './pod_init_runtime';
@@ -513,45 +511,6 @@ function view(e: Entry): Sandbox {
     dir: r.dir,
     podInitPid: r.podInit?.pid,
   };
-}
-
-/** The pod's namespace modes; CRI's zero value is POD. TARGET/CONTAINER make no sense for a pod. */
-export function effectiveModes(config: PodSandboxConfig): NamespaceOption {
-  const o = config.linux?.securityContext?.namespaceOptions;
-  const network = o?.network ?? NamespaceMode.POD;
-  const ipc = o?.ipc ?? NamespaceMode.POD;
-  const pid = o?.pid ?? NamespaceMode.POD;
-  const check = (what: string, m: NamespaceMode, allowed: NamespaceMode[]): void => {
-    if (!allowed.includes(m)) throw invalidArgument(`pod namespace_options.${what}: mode ${NamespaceMode[m] ?? m} is not valid for a pod`);
-  };
-  check('network', network, [NamespaceMode.POD, NamespaceMode.NODE]);
-  check('ipc', ipc, [NamespaceMode.POD, NamespaceMode.NODE]);
-  check('pid', pid, [NamespaceMode.POD, NamespaceMode.CONTAINER, NamespaceMode.NODE]);
-  return { network, ipc, pid, targetId: '', usernsOptions: o?.usernsOptions };
-}
-
-function podHostname(config: PodSandboxConfig, ownUts: boolean): string {
-  if (!ownUts) return osHostname();
-  const name = config.hostname !== '' ? config.hostname : config.metadata!.name;
-  return name.slice(0, 63);
-}
-
-function capabilityArgs(config: PodSandboxConfig): CapabilityArgs {
-  const args: CapabilityArgs = {};
-  const ports = config.portMappings.filter((p) => p.hostPort > 0);
-  if (ports.length > 0) {
-    args.portMappings = ports.map((p) => ({
-      hostPort: p.hostPort,
-      containerPort: p.containerPort,
-      protocol: (Protocol[p.protocol] ?? 'TCP').toLowerCase(),
-      ...(p.hostIp ? { hostIP: p.hostIp } : {}),
-    }));
-  }
-  const dns = config.dnsConfig;
-  if (dns && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0)) {
-    args.dns = { servers: dns.servers, searches: dns.searches, options: dns.options };
-  }
-  return args;
 }
 
 function nowNs(): bigint {
