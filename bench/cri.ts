@@ -244,6 +244,9 @@ const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 interface Series {
   podAndContainer: number[];
+  /** The RunPodSandbox and the Create+Start parts of podAndContainer. */
+  podPart: number[];
+  containerPart: number[];
   lifecycle: number[];
   exec: number[];
   list: number[];
@@ -263,7 +266,7 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 }
 
 async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
-  const s: Series = { podAndContainer: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0 };
+  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0 };
   // Warm-up: first plugin execs, the bridge, first container of the image.
   for (let i = 0; i < 2; i++) {
     const pod = podConfig(cgroupParent);
@@ -276,8 +279,11 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
     const pod = podConfig(cgroupParent);
     const t0 = process.hrtime.bigint();
     const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
+    const t1 = process.hrtime.bigint();
     await createStarted(rt, id, pod, image);
     s.podAndContainer.push(ms(t0));
+    s.podPart.push(Number(t1 - t0) / 1e6);
+    s.containerPart.push(ms(t1));
     await removePod(rt, id);
   }
   // 2. container lifecycle and 3. ExecSync, in one pod
@@ -307,11 +313,13 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
     await Promise.all(Array.from({ length: 10 }, () => createStarted(rt, id, cfg, image)));
   }
   for (let i = 0; i < RUNS + 2; i++) {
-    let t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint();
     const l = await rt.runtime('ListContainers', {});
     if (i >= 2) s.list.push(ms(t0));
     if ((l.containers as unknown[]).length !== LIST_CONTAINERS) throw new Error(`${rt.name} listed ${(l.containers as unknown[]).length} containers`);
-    t0 = process.hrtime.bigint();
+  }
+  for (let i = 0; i < RUNS + 2; i++) {
+    const t0 = process.hrtime.bigint();
     await rt.runtime('ListContainerStats', {});
     if (i >= 2) s.listStats.push(ms(t0));
   }
@@ -383,6 +391,8 @@ async function main(): Promise<void> {
   const cd = results.containerd;
   console.log(`runs: ${RUNS} sequential; times in ms           shoal p50/p95        containerd p50/p95    ratios`);
   console.log(row('pod + container start', sh?.podAndContainer, cd?.podAndContainer));
+  console.log(row('  of which RunPodSandbox', sh?.podPart, cd?.podPart));
+  console.log(row('  of which Create+Start', sh?.containerPart, cd?.containerPart));
   console.log(row('container lifecycle', sh?.lifecycle, cd?.lifecycle));
   console.log(row('ExecSync', sh?.exec, cd?.exec));
   console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));

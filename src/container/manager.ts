@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import { Gauge, type Registry } from 'prom-client';
 import {
@@ -23,7 +23,10 @@ import { monitorRequest, REQ_REOPEN_LOG } from './monitor_client';
 import { ContainerNames } from './names';
 import { podSandboxStatusOf, podViewOf, type PodDirectory } from './pod_view';
 import { ContainerStore, decodeConfig, decodeResources, encodeConfig, encodeResources, type ContainerRecord } from './record';
-import { destroyRootfs, mountRootfs } from './rootfs';
+import { mountRootfs } from './rootfs';
+import { ExitWaiters } from './exit_waiters';
+import { isMonitorOf, teardownContainer } from './teardown';
+import { verboseInfo } from './status_info';
 import { readFileInRoot } from './rootfs_file';
 import { RuntimeClient } from './runtime_client';
 import { stopSignal } from './signals';
@@ -58,7 +61,9 @@ export interface ContainerManagerDeps {
 /** How long a SIGKILLed container may take to be reported dead by its monitor. */
 const KILL_WAIT_MS = 30_000;
 
-export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
+/** Wall-clock nanoseconds with the monotonic clock's resolution (the offset is taken once). */
+const WALL_OFFSET_NS = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+export const nowNs = (): string => (WALL_OFFSET_NS + process.hrtime.bigint()).toString();
 
 /**
  * Containers: creation on an overlay rootfs with an OCI spec, lifecycle through shoal-runtime and
@@ -76,7 +81,7 @@ export class ContainerManager {
   readonly runtime: RuntimeClient;
   private readonly launcher: MonitorLauncher;
   private readonly watcher: ExitWatcher;
-  private readonly exitWaiters = new Map<string, Array<(e: ExitFile) => void>>();
+  private readonly exitWaiters = new ExitWaiters((id) => this.readExit(id));
 
   private constructor(private readonly deps: ContainerManagerDeps) {
     this.layout = new ContainerLayout(deps.root, deps.runDir);
@@ -155,36 +160,7 @@ export class ContainerManager {
 
   async status(id: string, verbose: boolean): Promise<{ status: ContainerStatus; info: Record<string, string> }> {
     const e = this.entry(id);
-    const info: Record<string, string> = {};
-    if (verbose) {
-      let runtimeState: unknown;
-      try {
-        runtimeState = e.record.phase === 'created' || e.record.phase === 'running' ? await this.runtime.state(e.record.id) : undefined;
-      } catch (err) {
-        runtimeState = { error: errorText(err) };
-      }
-      let spec: unknown;
-      try {
-        spec = JSON.parse(readFileSync(join(this.layout.bundle(e.record.id), 'config.json'), 'utf8'));
-      } catch {
-        spec = undefined;
-      }
-      info.info = JSON.stringify({
-        sandboxID: e.record.podId,
-        pid: e.record.pid ?? 0,
-        monitorPid: e.record.monitorPid ?? 0,
-        phase: e.record.phase,
-        imageId: e.record.imageId,
-        rootfs: this.layout.rootfs(e.record.id),
-        bundle: this.layout.bundle(e.record.id),
-        attachSocket: this.layout.attachSocket(e.record.id),
-        cgroupsPath: e.record.cgroupsPath,
-        runtimeSpec: spec,
-        runtimeState,
-        exit: e.record.exit,
-      });
-    }
-    return { status: toCriStatus(e), info };
+    return { status: toCriStatus(e), info: verbose ? { info: await verboseInfo(this.layout, this.runtime, e) } : {} };
   }
 
   /** Statuses of every container of a pod (PodSandboxStatus and events). */
@@ -329,14 +305,16 @@ export class ContainerManager {
     await this.locks.run(e.record.id, async () => {
       const r = e.record;
       if (r.phase !== 'created') throw failedPrecondition(`container ${r.id} is ${r.phase}, not created: it cannot be started`);
+      // The process may run (and even exit) before start answers: the time is taken before.
+      const startedAt = nowNs();
       try {
         await this.runtime.start(r.id);
       } catch (err) {
         throw internal(`StartContainer ${r.id}: ${errorText(err)}`);
       }
-      r.startedAt = nowNs();
-      // It may have exited already (and been recorded while we waited for start's answer).
-      if (r.phase === 'created') r.phase = 'running';
+      r.startedAt = startedAt;
+      // An exit seen meanwhile is applied after this, on the same lock.
+      r.phase = 'running';
       await this.store.write(r, false);
       this.publish(e, ContainerEventType.CONTAINER_STARTED_EVENT);
     });
@@ -354,11 +332,11 @@ export class ContainerManager {
     if (this.watcher.check(r.id) || (r.phase as string) === 'exited') return;
     if (timeoutS > 0) {
       await this.signal(r, r.stopSignal, false);
-      const exit = await this.waitExit(r.id, timeoutS * 1000);
+      const exit = await this.exitWaiters.wait(r.id, timeoutS * 1000);
       if (exit) return this.applyExit(r.id, exit);
     }
     await this.signal(r, 9, true);
-    const exit = await this.waitExit(r.id, KILL_WAIT_MS);
+    const exit = await this.exitWaiters.wait(r.id, KILL_WAIT_MS);
     if (!exit) throw internal(`StopContainer ${r.id}: still running ${KILL_WAIT_MS / 1000} s after SIGKILL`);
     await this.applyExit(r.id, exit);
   }
@@ -377,30 +355,8 @@ export class ContainerManager {
     return readExitFile(this.layout.exitFile(id));
   }
 
-  private waitExit(id: string, timeoutMs: number): Promise<ExitFile | undefined> {
-    const already = this.readExit(id);
-    if (already) return Promise.resolve(already);
-    return new Promise((resolve) => {
-      const list = this.exitWaiters.get(id) ?? [];
-      const done = (exit: ExitFile | undefined): void => {
-        clearTimeout(timer);
-        const l = this.exitWaiters.get(id);
-        if (l) {
-          const i = l.indexOf(waiter);
-          if (i >= 0) l.splice(i, 1);
-          if (l.length === 0) this.exitWaiters.delete(id);
-        }
-        resolve(exit);
-      };
-      const waiter = (exit: ExitFile): void => done(exit);
-      const timer = setTimeout(() => done(this.readExit(id)), timeoutMs);
-      list.push(waiter);
-      this.exitWaiters.set(id, list);
-    });
-  }
-
   private onExitFile(id: string, exit: ExitFile): void {
-    for (const w of [...(this.exitWaiters.get(id) ?? [])]) w(exit);
+    this.exitWaiters.notify(id, exit);
     void this.locks.run(id, () => this.applyExit(id, exit)).catch((err: unknown) => this.deps.log.error({ id, err: errorText(err) }, 'recording a container exit'));
   }
 
@@ -415,7 +371,8 @@ export class ContainerManager {
     r.exit = {
       exitCode: exit.exitCode,
       signal: exit.signal,
-      finishedAt: exit.exitedAtNs,
+      // The monitor's clock reading, never before the start the daemon recorded.
+      finishedAt: maxNs(exit.exitedAtNs !== '0' ? exit.exitedAtNs : nowNs(), r.startedAt),
       oomKilled: exit.oomKilled,
       reason: exitReason(exit.exitCode, exit.oomKilled),
       message,
@@ -453,28 +410,9 @@ export class ContainerManager {
     });
   }
 
-  /**
-   * Removes everything a container has on the host, whatever state it got to: monitor, runtime
-   * state and cgroup, rootfs mount, layer hold, files, record. Safe to repeat.
-   */
   private async teardown(r: ContainerRecord): Promise<void> {
-    const L = this.layout;
     this.watcher.forget(r.id);
-    // The monitor goes first, so it cannot be caught half-way through writing an exit file.
-    const monitorPid = r.monitorPid ?? readPid(L.monitorPidFile(r.id));
-    if (monitorPid !== undefined && isMonitorOf(monitorPid, r.id)) {
-      try {
-        process.kill(monitorPid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await this.runtime.delete(r.id, true);
-    destroyRootfs(L.rootfs(r.id), L.upper(r.id), L.work(r.id));
-    await this.deps.images.releaseLayers(r.id);
-    for (const p of [L.exitFile(r.id), L.attachSocket(r.id), L.runFiles(r.id)]) rmSync(p, { recursive: true, force: true });
-    for (const name of readdirSync(L.exitsDir)) if (name.startsWith(`${r.id}.`)) rmSync(join(L.exitsDir, name), { force: true });
-    await this.store.remove(r.id);
+    await teardownContainer({ layout: this.layout, runtime: this.runtime, store: this.store, releaseLayers: (id) => this.deps.images.releaseLayers(id) }, r);
   }
 
   // ---- pod hooks ----
@@ -558,23 +496,7 @@ export class ContainerManager {
   }
 }
 
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether `pid` is (still) the monitor of container `id`: pids get reused. */
-export function isMonitorOf(pid: number, id: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(id);
-  } catch {
-    return false;
-  }
-}
+const maxNs = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b);
 
 function monitorAlive(r: ContainerRecord): boolean {
   return r.monitorPid !== undefined && isMonitorOf(r.monitorPid, r.id);
