@@ -428,6 +428,12 @@ export class SandboxManager {
         record.state = 'notready';
         await this.store.write(record, false);
       }
+      if (record.state === 'ready' && record.podInit && this.deps.podInit && !this.deps.podInit.alive(record.podInit)) {
+        // Its PID namespace died with it: the pod's containers can no longer share one.
+        log.warn({ podId: record.id, pid: record.podInit.pid }, 'pod init is gone; marking the sandbox NOTREADY');
+        record.state = 'notready';
+        await this.store.write(record, false);
+      }
       this.entries.set(record.id, { record, config });
       this.names.reserve(record.nameKey, record.id);
     }

@@ -18,4 +18,6 @@ export interface PodInitRequest {
 export interface PodInitLauncher {
   start(req: PodInitRequest): Promise<PodInitInfo>;
   stop(init: PodInitInfo): Promise<void>;
+  /** Whether the recorded init is still the same live process (not a recycled pid). */
+  alive(init: PodInitInfo): boolean;
 }

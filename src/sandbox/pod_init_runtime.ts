@@ -63,7 +63,7 @@ export class RuntimePodInit implements PodInitLauncher {
 
   /** Whether the init recorded is still the same live process. */
   alive(init: PodInitInfo): boolean {
-    return existsSync(`/proc/${init.pid}`) && processStartTime(init.pid) === init.startTime;
+    return existsSync(`/proc/${init.pid}`) && processStartTime(init.pid) === init.startTime && !isZombie(init.pid);
   }
 
   /**
@@ -104,5 +104,15 @@ export function processStartTime(pid: number): string {
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
   } catch {
     return '';
+  }
+}
+
+/** A dead process its parent has not reaped yet (the init is reparented away from the daemon). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }
