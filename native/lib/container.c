@@ -2,6 +2,7 @@
  * child side (namespaces, mounts, pivot_root, then process_finish). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -331,7 +332,25 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   if (c.ns.new_ns[NS_PID]) flags |= CLONE_NEWPID;
   if (c.ns.new_ns[NS_USER]) flags |= CLONE_NEWUSER;
   fflush(NULL);
-  c.pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  /* On a v2-only host the child is born in its cgroup (clone3 CLONE_INTO_CGROUP): no later move,
+   * which would wait for an RCU grace period on the cgroup threadgroup lock. */
+  int born_in_cgroup = 0;
+  if (c.layout.mode == CG_MODE_V2) {
+    char dir[PATH_MAX];
+    cg_dir(&c.layout, c.layout.v2, c.cgroups_path, dir, sizeof dir);
+    int cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgfd >= 0) {
+      struct clone_args ca = {.flags = (flags & ~0xffUL) | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (unsigned)cgfd};
+      c.pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+      if (c.pid >= 0) born_in_cgroup = 1;
+      else c.pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL); /* older kernel: move it later */
+      if (c.pid != 0) close(cgfd);
+    } else {
+      c.pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    }
+  } else {
+    c.pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  }
   if (c.pid < 0) {
     sh_errno(e, errno, "create: clone (flags 0x%lx)", flags);
     goto fail;
@@ -357,7 +376,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   if (c.ns.new_ns[NS_USER] && ns_write_id_maps(c.pid, json_object_get(c.spec, "linux"), e) < 0) goto fail;
   char pidbuf[32];
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)c.pid);
-  if (cg_enter(&c.layout, c.cgroups_path, c.pid, e) < 0 || sync_send(c.sync[0], 'G', pidbuf, e) < 0) {
+  if ((!born_in_cgroup && cg_enter(&c.layout, c.cgroups_path, c.pid, e) < 0) || sync_send(c.sync[0], 'G', pidbuf, e) < 0) {
     /* The child may have failed on its own meanwhile: its message says more than ours. */
     char cmsg[SH_ERRLEN];
     struct sh_err ignored;
