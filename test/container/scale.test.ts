@@ -16,7 +16,7 @@ test('100 containers across 10 pods created, started, stopped and removed concur
       pods.map((pod) =>
         Promise.all(
           Array.from({ length: 10 }, async () => {
-            const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'echo up; sleep 1000'] });
+            const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'trap "exit 0" TERM; echo up; sleep 1000 & wait'] });
             await env.daemon.client.runtime('StartContainer', { container_id: id });
             return id;
           }),
