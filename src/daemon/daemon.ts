@@ -23,6 +23,9 @@ import { ContainerManager } from '../container/manager';
 import { readHostFacts } from '../container/host_facts';
 import { containerHandlers } from '../server/container_handlers';
 import { bundledBinary } from '../paths';
+import { StreamServer } from '../stream/server';
+import { daemonBackends } from '../stream/backends';
+import { streamHandlers } from '../server/stream_handlers';
 import { RuntimeConfigStore } from './runtime_config_store';
 import { PidLock } from './lock';
 import { PACKAGE_VERSION } from '../paths';
@@ -59,6 +62,8 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   const metrics = new Metrics();
   const server = new CriServer({ log, metrics, maxMessageBytes: config.grpc_max_message_bytes });
   let metricsServer: HttpServer | undefined;
+  let streamServer: StreamServer | undefined;
+  let streamBackends: ReturnType<typeof daemonBackends> | undefined;
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
@@ -82,6 +87,20 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       containerStatuses: async (podId) => containers.podStatuses(podId),
     });
     statsSource.setContainers(containerStatsViews(containers));
+    streamBackends = daemonBackends({
+      containers,
+      sandboxes,
+      monitorBinary: bundledBinary('shoal-monitor'),
+      runtimeBinary: config.runtime.runtime_path || bundledBinary('shoal-runtime'),
+    });
+    streamServer = await StreamServer.start({
+      address: config.stream.address,
+      tlsCertFile: config.stream.tls_cert_file,
+      tlsKeyFile: config.stream.tls_key_file,
+      idleTimeoutMs: config.stream.idle_timeout,
+      backends: streamBackends,
+      log,
+    });
     server.addService<RuntimeServiceServer>(
       'RuntimeService',
       RuntimeServiceService,
@@ -93,13 +112,15 @@ export async function startDaemon(config: Config, configSource: string, log: Log
         runtimeConfigStore: new RuntimeConfigStore(config.root),
         handlerFeatures: { recursiveReadOnlyMounts: true, userNamespaces: false },
         supplementalGroupsPolicy: true,
-      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers)),
+      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers), streamHandlers(containers, sandboxes, streamServer)),
     );
     server.addService<ImageServiceServer>('ImageService', ImageServiceService, imageHandlers(images));
     if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);
     await server.listen(config.socket);
   } catch (err) {
     metricsServer?.close();
+    await streamServer?.close();
+    streamBackends?.close();
     await server.shutdown(0);
     releaseLocks();
     throw err;
@@ -113,6 +134,8 @@ export async function startDaemon(config: Config, configSource: string, log: Log
     async stop() {
       log.info('shoald stopping: no new calls, waiting for in-flight ones');
       await server.shutdown(SHUTDOWN_GRACE_MS);
+      await streamServer?.close();
+      streamBackends?.close();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       releaseLocks();
       log.info('shoald stopped; containers keep running under their monitors');

@@ -14,7 +14,8 @@ export interface RemoteSession {
   /** end() tells the client that output is complete. */
   readonly stdout: Writable | null;
   readonly stderr: Writable | null;
-  /** Registers a listener for terminal size changes (tty sessions of v3 and later). */
+  /** Sets the listener for terminal size changes (tty sessions of v3 and later); a size sent
+   *  before it was set is delivered at once. */
   onResize(listener: (size: TerminalSize) => void): void;
   readonly signal: AbortSignal;
 }

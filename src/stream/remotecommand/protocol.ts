@@ -152,3 +152,26 @@ function parseSize(json: string): TerminalSize | undefined {
     return undefined;
   }
 }
+
+/**
+ * Resizes a client sent, kept until the backend listens: a client sends its terminal size as soon
+ * as the streams are up, usually before the command runs. Only the latest pending size matters.
+ */
+export class ResizeEvents {
+  private listener: ((size: TerminalSize) => void) | undefined;
+  private pending: TerminalSize | undefined;
+
+  emit(size: TerminalSize): void {
+    if (this.listener) this.listener(size);
+    else this.pending = size;
+  }
+
+  listen(listener: (size: TerminalSize) => void): void {
+    this.listener = listener;
+    if (this.pending) {
+      const size = this.pending;
+      this.pending = undefined;
+      listener(size);
+    }
+  }
+}

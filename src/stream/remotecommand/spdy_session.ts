@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import type { SpdyConnection, SpdyStream } from '../spdy/connection';
 import type { RemoteSession } from '../session';
 import {
   ResizeDecoder,
+  ResizeEvents,
   STREAM_TYPE_HEADER,
   V1,
   errorStreamPayload,
@@ -74,12 +74,12 @@ export function openSpdySession(
 function build(conn: SpdyConnection, protocol: string, options: StreamOptions, streams: Map<string, SpdyStream>): OpenSession {
   const abort = new AbortController();
   conn.once('close', () => abort.abort(new Error('the client went away')));
-  const resizes = new EventEmitter();
+  const resizes = new ResizeEvents();
   const resize = streams.get('resize');
   if (resize) {
     const decoder = new ResizeDecoder();
     resize.on('data', (chunk: Buffer) => {
-      for (const size of decoder.push(chunk)) resizes.emit('resize', size);
+      for (const size of decoder.push(chunk)) resizes.emit(size);
     });
     resize.on('error', () => undefined);
   }
@@ -96,7 +96,7 @@ function build(conn: SpdyConnection, protocol: string, options: StreamOptions, s
     stdin,
     stdout: streams.get('stdout') ?? null,
     stderr: streams.get('stderr') ?? null,
-    onResize: (listener: (size: TerminalSize) => void) => void resizes.on('resize', listener),
+    onResize: (listener: (size: TerminalSize) => void) => resizes.listen(listener),
     signal: abort.signal,
   };
   return {

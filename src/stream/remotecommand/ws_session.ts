@@ -1,9 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { RemoteSession } from '../session';
 import { ChannelCodec, ChannelWriter, closeSocket } from '../ws_channels';
-import { CHANNEL, CLOSE_SIGNAL, ResizeDecoder, V4, V5, errorStreamPayload, type Outcome, type StreamOptions, type TerminalSize } from './protocol';
+import { CHANNEL, CLOSE_SIGNAL, ResizeDecoder, ResizeEvents, V4, V5, errorStreamPayload, type Outcome, type StreamOptions, type TerminalSize } from './protocol';
 import type { OpenSession } from './spdy_session';
 
 /** WebSocket subprotocols for exec/attach and the error-stream dialect each speaks. */
@@ -27,7 +26,7 @@ export function openWsSession(ws: WebSocket, protocol: string, options: StreamOp
   const dialect = WS_PROTOCOLS[protocol] ?? WS_PROTOCOLS['']!;
   const codec = new ChannelCodec(dialect.base64);
   const abort = new AbortController();
-  const resizes = new EventEmitter();
+  const resizes = new ResizeEvents();
   const decoder = new ResizeDecoder();
   const stdin = options.stdin ? new PassThrough() : null;
   stdin?.on('error', () => undefined);
@@ -41,7 +40,7 @@ export function openWsSession(ws: WebSocket, protocol: string, options: StreamOp
     const msg = codec.decode(data);
     if (!msg) return;
     if (msg.channel === CHANNEL.stdin && stdin && !stdin.writableEnded) stdin.write(msg.data);
-    else if (msg.channel === CHANNEL.resize && options.tty) for (const size of decoder.push(msg.data)) resizes.emit('resize', size);
+    else if (msg.channel === CHANNEL.resize && options.tty) for (const size of decoder.push(msg.data)) resizes.emit(size);
   });
   ws.on('close', () => {
     stdin?.end();
@@ -59,7 +58,7 @@ export function openWsSession(ws: WebSocket, protocol: string, options: StreamOp
     stdin,
     stdout,
     stderr,
-    onResize: (listener: (size: TerminalSize) => void) => void resizes.on('resize', listener),
+    onResize: (listener: (size: TerminalSize) => void) => resizes.listen(listener),
     signal: abort.signal,
   };
   return {

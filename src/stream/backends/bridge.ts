@@ -1,0 +1,61 @@
+import type { RemoteSession } from '../session';
+import type { MonitorExit, MonitorSession } from '../monitor_session';
+
+export interface BridgeOptions {
+  /** Forward the client's stdin (the request asked for it and the process has one). */
+  stdin: boolean;
+  /** Forward terminal resizes. */
+  tty: boolean;
+}
+
+/**
+ * Attaches to a monitor's socket and joins the client's session to it: output frames to the client's streams,
+ * the client's stdin (and its end) and resizes to the monitor. Resolves with the exit the monitor
+ * reported, or undefined when either side went away first (the monitor connection is then closed).
+ *
+ * Output is never held back from the monitor: the monitor drops output for a client that does not
+ * read, so the daemon reads at once and leaves the pacing to the client's socket.
+ */
+export function bridge(session: RemoteSession, mon: MonitorSession, opts: BridgeOptions): Promise<MonitorExit | undefined> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (exit: MonitorExit | undefined): void => {
+      if (settled) return;
+      settled = true;
+      session.signal.removeEventListener('abort', onAbort);
+      session.stdin?.off('data', onStdin);
+      mon.close();
+      resolve(exit);
+    };
+    const onAbort = (): void => finish(undefined);
+    session.signal.addEventListener('abort', onAbort);
+
+    const out = session.stdout;
+    const err = session.stderr ?? (opts.tty ? session.stdout : null);
+    mon.on('stdout', (b: Buffer) => out?.write(b));
+    mon.on('stderr', (b: Buffer) => err?.write(b));
+    mon.once('exit', (exit: MonitorExit) => finish(exit));
+    mon.once('close', () => finish(undefined));
+
+    const stdin = opts.stdin ? session.stdin : null;
+    const onStdin = (chunk: Buffer): void => {
+      if (!mon.writeStdin(chunk) && stdin) {
+        stdin.pause();
+        void mon.waitDrain().then(() => stdin.resume());
+      }
+    };
+    if (stdin) {
+      stdin.on('data', onStdin);
+      stdin.once('end', () => void mon.closeStdin().catch(() => undefined));
+    }
+    if (opts.tty) session.onResize((size) => void mon.resize(size.height, size.width).catch(() => undefined));
+    if (session.signal.aborted) return finish(undefined);
+    // Output frames may follow the OK in the same read: the listeners above are in place first.
+    mon.attach().catch((err: unknown) => {
+      if (settled) return;
+      settled = true;
+      mon.close();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+}
