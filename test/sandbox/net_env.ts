@@ -15,10 +15,19 @@ export interface TestNetwork {
   readonly bridge: string;
   readonly subnet: string;
   readonly ipamDir: string;
-  conflist(extraPlugins?: object[], opts?: { pluginType?: string }): string;
+  /** A unique IPv6 /64 for dual-stack tests. */
+  readonly subnet6: string;
+  conflist(extraPlugins?: object[], opts?: ConflistOptions): string;
   /** Writes the conflist into the daemon's conf dir. */
-  install(daemon: TestDaemon, file?: string, extraPlugins?: object[], opts?: { pluginType?: string }): void;
+  install(daemon: TestDaemon, file?: string, extraPlugins?: object[], opts?: ConflistOptions): void;
   destroy(): void;
+}
+
+export interface ConflistOptions {
+  /** The main plugin's type (a wrapper around bridge in crash tests). */
+  pluginType?: string;
+  /** Adds an IPv6 range next to the IPv4 one. */
+  dualStack?: boolean;
 }
 
 export function testNetwork(secondOctet: number, dir: string): TestNetwork {
@@ -26,8 +35,9 @@ export function testNetwork(secondOctet: number, dir: string): TestNetwork {
   const name = `shoaltest-${rand}`;
   const bridge = `shb${rand}`;
   const subnet = `10.${secondOctet}.${randomBytes(1)[0]}.0/24`;
+  const subnet6 = `fd${randomBytes(1).toString('hex')}:${rand.slice(0, 4)}:${secondOctet}::/64`;
   const ipamDir = join(dir, 'ipam');
-  const conflist = (extraPlugins: object[] = [], opts: { pluginType?: string } = {}): string =>
+  const conflist = (extraPlugins: object[] = [], opts: ConflistOptions = {}): string =>
     JSON.stringify({
       cniVersion: '1.0.0',
       name,
@@ -38,7 +48,12 @@ export function testNetwork(secondOctet: number, dir: string): TestNetwork {
           isGateway: true,
           ipMasq: true,
           hairpinMode: true,
-          ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
+          ipam: {
+            type: 'host-local',
+            ranges: opts.dualStack ? [[{ subnet }], [{ subnet: subnet6 }]] : [[{ subnet }]],
+            routes: opts.dualStack ? [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] : [{ dst: '0.0.0.0/0' }],
+            dataDir: ipamDir,
+          },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
         ...extraPlugins,
@@ -48,6 +63,7 @@ export function testNetwork(secondOctet: number, dir: string): TestNetwork {
     name,
     bridge,
     subnet,
+    subnet6,
     ipamDir,
     conflist,
     install(daemon, file = '10-test.conflist', extraPlugins = [], opts = {}) {
@@ -61,25 +77,28 @@ export function testNetwork(secondOctet: number, dir: string): TestNetwork {
   };
 }
 
-function iptablesSave(table: string): string[] {
-  const r = spawnSync('iptables-save', ['-t', table], { encoding: 'utf8' });
+type Family = 'iptables' | 'ip6tables';
+
+function iptablesSave(table: string, family: Family = 'iptables'): string[] {
+  const r = spawnSync(`${family}-save`, ['-t', table], { encoding: 'utf8' });
   return (r.stdout ?? '').split('\n');
 }
 
-/** Deletes every rule whose text names `needle` and the per-pod CNI chains those rules jump to. */
+/** Deletes every rule whose text names `needle` and the per-pod CNI chains those rules jump to (IPv4 and IPv6). */
 export function removeIptablesMentioning(needle: string): void {
-  for (const table of ['nat', 'filter', 'mangle']) {
-    const lines = iptablesSave(table);
-    const chains = new Set<string>();
-    for (const line of lines) {
-      if (!line.startsWith('-A ') || !line.includes(needle)) continue;
-      const target = / -j (\S+)/.exec(line)?.[1];
-      if (target && target.startsWith('CNI-') && !target.startsWith('CNI-HOSTPORT')) chains.add(target);
-      spawnSync('sh', ['-c', `iptables -t ${table} ${line.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
-    }
-    for (const chain of chains) {
-      spawnSync('iptables', ['-t', table, '-F', chain], { stdio: 'ignore' });
-      spawnSync('iptables', ['-t', table, '-X', chain], { stdio: 'ignore' });
+  for (const family of ['iptables', 'ip6tables'] as const) {
+    for (const table of ['nat', 'filter', 'mangle']) {
+      const chains = new Set<string>();
+      for (const line of iptablesSave(table, family)) {
+        if (!line.startsWith('-A ') || !line.includes(needle)) continue;
+        const target = / -j (\S+)/.exec(line)?.[1];
+        if (target && target.startsWith('CNI-') && !target.startsWith('CNI-HOSTPORT')) chains.add(target);
+        spawnSync('sh', ['-c', `${family} -t ${table} ${line.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
+      }
+      for (const chain of chains) {
+        spawnSync(family, ['-t', table, '-F', chain], { stdio: 'ignore' });
+        spawnSync(family, ['-t', table, '-X', chain], { stdio: 'ignore' });
+      }
     }
   }
 }
@@ -137,8 +156,8 @@ export function podLeaks(daemon: TestDaemon, net: TestNetwork, ids: string[], cg
     : [];
   const brif = `/sys/class/net/${net.bridge}/brif`;
   const bridgePorts = existsSync(brif) ? readdirSync(brif) : [];
-  const iptables = ['nat', 'filter']
-    .flatMap((t) => iptablesSave(t))
+  const iptables = (['iptables', 'ip6tables'] as const)
+    .flatMap((f) => ['nat', 'filter'].flatMap((t) => iptablesSave(t, f)))
     .filter((l) => ids.some((id) => l.includes(id)));
   const recordsDir = join(daemon.root, 'pods');
   const records = existsSync(recordsDir) ? readdirSync(recordsDir).filter((n) => ids.some((id) => n.startsWith(id))) : [];
@@ -146,6 +165,10 @@ export function podLeaks(daemon: TestDaemon, net: TestNetwork, ids: string[], cg
 }
 
 export const NO_LEAKS: PodLeaks = { namespaceFiles: [], mounts: [], cgroupDirs: [], ipamEntries: [], bridgePorts: [], iptables: [], records: [] };
+
+export function isLeakFree(leaks: PodLeaks): boolean {
+  return Object.values(leaks).every((list: string[]) => list.length === 0);
+}
 
 export function hostInterfaces(): string[] {
   return execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })
