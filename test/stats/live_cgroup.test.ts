@@ -77,8 +77,9 @@ describe('stats of a live cgroup with known load', () => {
     const rate = Number(second.cpu!.usageNanoCores!.value);
     const expected = (Number(u2 - u1) * 1e9) / Number(second.cpu!.timestamp - first.cpu!.timestamp);
     expect(Math.abs(rate - expected) / expected).toBeLessThan(0.05);
-    expect(rate / 1e9).toBeGreaterThan(0.05);
-    expect(rate / 1e9).toBeLessThan(1.1);
+    expect(rate).toBeGreaterThan(0);
+    // one thread cannot exceed a core; the margin covers scheduling delay between a stamp and its read
+    expect(rate / 1e9).toBeLessThan(1.25);
     expect(second.cpu!.timestamp).toBeGreaterThanOrEqual(first.cpu!.timestamp);
   });
 
