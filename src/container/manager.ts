@@ -37,6 +37,7 @@ import { resolveUser } from './spec/user';
 import { exitReason, filterEntries, toCriContainer, toCriStatus, type ContainerEntry } from './status';
 import { execSync, type ExecSyncResult } from './exec_sync';
 import { recoverContainers } from './recovery';
+import { bundledBinary } from '../paths';
 
 /** The image part's surface the container part uses (ImageManager satisfies it). */
 export interface ImageSource {
@@ -86,7 +87,7 @@ export class ContainerManager {
   private constructor(private readonly deps: ContainerManagerDeps) {
     this.layout = new ContainerLayout(deps.root, deps.runDir);
     this.store = new ContainerStore(deps.root);
-    this.runtime = new RuntimeClient(deps.runtimeBinary, this.layout.runtimeRoot);
+    this.runtime = new RuntimeClient(deps.runtimeBinary, this.layout.runtimeRoot, deps.runtimeBinary === bundledBinary('shoal-runtime'));
     this.launcher = new MonitorLauncher(deps.monitorBinary, deps.runtimeBinary, this.layout.runtimeRoot);
     this.events = new ContainerEvents(deps.registry);
     this.watcher = new ExitWatcher(this.layout.exitsDir, (id) => this.layout.exitFile(id), (id, exit) => this.onExitFile(id, exit));

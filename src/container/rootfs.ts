@@ -1,6 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { lastErrno, mount, umount2, syscallError, MNT_DETACH } from '../native/libc';
-import { readMountInfo } from './mountinfo';
 
 /** mount(2)'s data argument is one page. */
 const MAX_MOUNT_DATA = 4095;
@@ -21,18 +20,14 @@ export function mountRootfs(target: string, lowerDirs: readonly string[], upper:
   if (mount('overlay', target, 'overlay', 0, data) !== 0) throw syscallError(`mount overlay rootfs on ${target}`);
 }
 
-/** Unmounts every mount at or below the rootfs (lazily); absent or not mounted is fine. */
+/**
+ * Detaches the rootfs and everything mounted below it (MNT_DETACH takes the whole subtree, so
+ * no mount table scan is needed); absent or not mounted is fine.
+ */
 export function unmountRootfs(target: string): void {
-  const prefix = `${target}/`;
-  const points = readMountInfo()
-    .map((m) => m.mountPoint)
-    .filter((p) => p === target || p.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
-  for (const p of points) {
-    if (umount2(p, MNT_DETACH) !== 0) {
-      const errno = lastErrno();
-      if (errno !== EINVAL && errno !== ENOENT) throw syscallError(`unmount ${p}`, errno);
-    }
+  if (umount2(target, MNT_DETACH) !== 0) {
+    const errno = lastErrno();
+    if (errno !== EINVAL && errno !== ENOENT) throw syscallError(`unmount ${target}`, errno);
   }
 }
 

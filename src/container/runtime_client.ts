@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { runProcess, type RunResult } from './process_run';
+import { libDelete, libKill, libStart, runtimeLibAvailable } from './runtime_lib';
 
 /** What the runtime reported for a container (`state`), the fields the daemon reads. */
 export interface RuntimeState {
@@ -21,11 +22,17 @@ export class RuntimeError extends Error {
  * per daemon, bound to the runtime's state root.
  */
 export class RuntimeClient {
+  /** start/kill/delete through libshoal (no process) when this is the bundled runtime. */
+  private readonly inProcess: boolean;
+
   constructor(
     readonly binary: string,
     readonly root: string,
+    bundled: boolean,
     private readonly timeoutMs = 30_000,
-  ) {}
+  ) {
+    this.inProcess = bundled && runtimeLibAvailable();
+  }
 
   private async run(args: string[], what: string): Promise<RunResult> {
     const result = await runProcess(this.binary, ['--root', this.root, ...args], this.timeoutMs);
@@ -37,16 +44,38 @@ export class RuntimeClient {
   }
 
   async start(id: string): Promise<void> {
+    if (this.inProcess) {
+      try {
+        return libStart(this.root, id);
+      } catch (err) {
+        throw new RuntimeError(`start container ${id}: ${(err as Error).message}`);
+      }
+    }
     await this.run(['start', id], `start container ${id}`);
   }
 
   /** Sends `signal` to the container's process (all its processes with `all`). */
   async kill(id: string, signal: number, all = false): Promise<void> {
+    if (this.inProcess) {
+      try {
+        return libKill(this.root, id, signal, all);
+      } catch (err) {
+        throw new RuntimeError(`signal ${signal} to container ${id}: ${(err as Error).message}`);
+      }
+    }
     await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)], `signal ${signal} to container ${id}`);
   }
 
   /** Removes the runtime's state (and the container's cgroup); `force` kills what still runs. */
   async delete(id: string, force: boolean): Promise<void> {
+    if (this.inProcess) {
+      try {
+        return libDelete(this.root, id, force);
+      } catch (err) {
+        if (/does not exist|not found|no such/i.test((err as Error).message)) return;
+        throw new RuntimeError(`delete container ${id}: ${(err as Error).message}`);
+      }
+    }
     try {
       await this.run(['delete', ...(force ? ['--force'] : []), id], `delete container ${id}`);
     } catch (err) {
