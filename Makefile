@@ -26,10 +26,12 @@ native:
 
 ts: dist/.stamp $(BIN)/shoald
 
+# Compiled beside dist/ and swapped in, so a daemon or test using dist/ never sees it half-built.
 dist/.stamp: $(TS_SOURCES) tsconfig.json $(NODE_MODULES_STAMP)
-	rm -rf dist
-	node_modules/.bin/tsc -p tsconfig.json
-	@touch $@
+	rm -rf dist.new dist.old
+	node_modules/.bin/tsc -p tsconfig.json --outDir dist.new
+	@touch dist.new/.stamp
+	@if [ -d dist ]; then mv dist dist.old; fi; mv dist.new dist; rm -rf dist.old
 
 $(BIN)/shoald: deploy/shoald.sh
 	@mkdir -p $(BIN)
@@ -65,4 +67,4 @@ test-unit: build
 	node_modules/.bin/jest --ci test/unit $(JEST_FLAGS)
 
 clean:
-	rm -rf dist bin native/build
+	rm -rf dist dist.new dist.old bin native/build

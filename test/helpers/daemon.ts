@@ -95,7 +95,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   const isStarted = (): boolean => logs.some((l) => l.msg === 'shoald started');
   await waitFor(() => isStarted() || !running, 30_000, 'shoald to start').catch(() => child.kill('SIGKILL'));
   if (!isStarted()) {
-    if (!opts.reuse) rmSync(dir, { recursive: true, force: true });
+    if (!opts.reuse) {
+      // A daemon that got far enough may have pinned namespaces or mounted below dir.
+      unmountUnder(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
     throw new Error(`shoald did not start: ${stderrText}`);
   }
   const metricsLine = logs.find((l) => l.msg === 'metrics served on /metrics');
