@@ -7,6 +7,9 @@ import { killProcessesMentioning, removeCgroupTree, unmountUnder } from './clean
 export const REPO = resolve(__dirname, '../..');
 export const SHOALD = join(REPO, 'bin/shoald');
 
+/** Inside the cgroup2 VM (test/vm) everything runs 10–15× slower; its runner sets this. */
+export const TIMEOUT_SCALE = Number(process.env.SHOAL_VM_TIMEOUT_SCALE ?? '1') || 1;
+
 export interface DaemonOptions {
   /** Extra TOML appended to the generated config (tables other than [metrics], [cni] and [runtime]). */
   configToml?: string;
@@ -93,7 +96,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   );
 
   const isStarted = (): boolean => logs.some((l) => l.msg === 'shoald started');
-  await waitFor(() => isStarted() || !running, 30_000, 'shoald to start').catch(() => child.kill('SIGKILL'));
+  await waitFor(() => isStarted() || !running, 30_000 * TIMEOUT_SCALE, 'shoald to start').catch(() => child.kill('SIGKILL'));
   if (!isStarted()) {
     if (!opts.reuse) {
       // A daemon that got far enough may have pinned namespaces or mounted below dir.
