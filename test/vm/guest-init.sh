@@ -14,9 +14,10 @@ if [ "$1" = stage2 ]; then
   echo $$ >/sys/fs/cgroup/vm.slice/cgroup.procs || echo "vm-init: cannot move into vm.slice"
   echo "vm-init: cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
   echo "vm-init: running the job"
-  # In the background, so that this shell, PID 1, reaps the orphans the tests leave while it waits.
-  /bin/bash /vm-results/job.sh &
-  wait $!
+  # In the foreground: a background job of a non-interactive shell starts with SIGINT and SIGQUIT
+  # ignored, which every process of the tests would inherit. This shell, PID 1, still reaps the
+  # orphans the tests leave while it waits (it waits for any child).
+  /bin/bash /vm-results/job.sh
   rc=$?
   echo "vm-init: job exited with $rc"
   [ -s /vm-results/status ] || echo "$rc" >/vm-results/status
@@ -44,7 +45,10 @@ for m in $(cat /modules/order); do
 done
 
 ninep='trans=virtio,version=9p2000.L,msize=524288'
-mount -t 9p -o "$ninep,ro" hostroot /host || give_up "cannot mount the host's root (9p tag hostroot)"
+# cache=loose: the guest caches the host's files and their metadata instead of asking the host on
+# every stat and read (Node resolving modules makes thousands of those). The share is read-only
+# and the tests' inputs are frozen before boot, so a stale cache cannot mislead them.
+mount -t 9p -o "$ninep,ro,cache=loose" hostroot /host || give_up "cannot mount the host's root (9p tag hostroot)"
 mount -t tmpfs -o mode=0755 rw /rw || give_up "cannot mount the tmpfs for the overlay"
 mkdir -p /rw/upper /rw/work
 mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot ||
