@@ -52,7 +52,8 @@ function consoleServer(sock: string, send = ''): { ready: Promise<void>; result:
   const result = new Promise<{ name: string; out: string }>((resolve, reject) =>
     p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`console server: ${err}`)))),
   );
-  return { ready: waitFor(() => fs.existsSync(sock), 'console socket'), result };
+  // generous: python starts slowly in the emulated cgroup2 VM
+  return { ready: waitFor(() => fs.existsSync(sock), 'console socket', 60000), result };
 }
 
 test('exec joins the container\'s namespaces and runs with its settings', () => {
