@@ -17,7 +17,23 @@
 #include "state.h"
 #include "util.h"
 
+static int cli_mode;
+void sh_runtime_set_cli(int on) { cli_mode = on; }
+int sh_runtime_is_cli(void) { return cli_mode; }
+
+/* Hooks are processes: only the executable may start them (see runtime.h). */
+static int hooks_allowed(const char *root, const char *id, const char *kind, struct sh_err *e) {
+  if (cli_mode) return 0;
+  struct sh_err ignored;
+  json_t *spec = sh_state_config(root, id, &ignored);
+  int n = spec ? (int)json_array_size(json_object_get(json_object_get(spec, "hooks"), kind)) : 0;
+  json_decref(spec);
+  if (n > 0) return sh_errf(e, "container %s has %s hooks, which run as processes: use the shoal-runtime command", id, kind);
+  return 0;
+}
+
 int sh_start(const char *root, const char *id, struct sh_err *e) {
+  if (hooks_allowed(root, id, "poststart", e) < 0) return -1;
   struct sh_state s;
   if (sh_state_load(root, id, &s, e) < 0) return -1;
   const char *status = sh_state_status(root, &s);
@@ -114,7 +130,7 @@ int sh_kill(const char *root, const char *id, const char *signal, int all, struc
 int sh_delete(const char *root, const char *id, int force, struct sh_err *e) {
   struct sh_state s;
   char dir[PATH_MAX];
-  if (sh_id_valid(id, e) < 0) return -1;
+  if (sh_id_valid(id, e) < 0 || hooks_allowed(root, id, "poststop", e) < 0) return -1;
   sh_state_dir(root, id, dir, sizeof dir);
   if (sh_state_load(root, id, &s, e) < 0) {
     /* A create that died half way leaves a directory without state: remove it. */

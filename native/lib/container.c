@@ -296,6 +296,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   c.proc.mount_console = 1;
   c.sync[0] = c.sync[1] = -1;
   int r = -1;
+  if (!sh_runtime_is_cli()) return sh_errf(e, "create forks: run it through the shoal-runtime command, not the library");
   if (sh_id_valid(o->id, e) < 0 || load_spec(&c, e) < 0 || validate_sysctl(&c, e) < 0) goto fail;
   c.proc.process = json_object_get(c.spec, "process");
   c.proc.spec = c.spec;

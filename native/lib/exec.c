@@ -105,6 +105,7 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
   int sync[2] = {-1, -1}, r = -1;
   pid_t pid = -1;
   json_t *spec = NULL;
+  if (!sh_runtime_is_cli()) return sh_errf(e, "exec forks: run it through the shoal-runtime command, not the library");
   if (sh_state_load(o->root, o->id, &s, e) < 0) return -1;
   const char *status = sh_state_status(o->root, &s);
   if (!strcmp(status, "stopped")) {

@@ -32,6 +32,12 @@ struct sh_exec_opts {
   int preserve_fds;
 };
 
+/* The shoal-runtime executable calls this first. Without it (libshoal loaded into the daemon through
+ * koffi) nothing here forks or execs: create/run/exec refuse, and start/delete refuse a container
+ * with poststart/poststop hooks instead of running them. kill, start and delete never print. */
+void sh_runtime_set_cli(int on);
+int sh_runtime_is_cli(void);
+
 int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e);
 int sh_start(const char *root, const char *id, struct sh_err *e);
 int sh_state(const char *root, const char *id, struct sh_err *e); /* prints the state JSON */

@@ -54,6 +54,7 @@ static void print_warning(const char *msg) { (void)msg; }
 
 int main(int argc, char **argv) {
   struct args a = {argc, argv, 1};
+  sh_runtime_set_cli(1);
   const char *root = SH_DEFAULT_ROOT, *log = NULL, *log_format = "text", *v;
   for (; a.i < argc && argv[a.i][0] == '-'; a.i++) {
     if (flag(&a, "--root", NULL, &root) || flag(&a, "--log", NULL, &log) || flag(&a, "--log-format", NULL, &log_format) ||

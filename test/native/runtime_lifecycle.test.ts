@@ -1,8 +1,9 @@
 /** shoal-runtime's OCI lifecycle: create/start/state/kill/delete, run exit codes, list, features,
  *  errors as one line naming the step. */
+import koffi from 'koffi';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cgroupMounts, RuntimeHarness, waitFor } from './runtime_harness';
+import { cgroupMounts, LIBSHOAL, RuntimeHarness, waitFor } from './runtime_harness';
 
 let h: RuntimeHarness;
 beforeEach(() => {
@@ -160,4 +161,33 @@ test('text log records warnings (oomScoreAdj clamped to the caller\'s value)', (
 test('oomScoreAdj above the caller\'s value is applied', () => {
   const b = h.bundle({ args: ['cat', '/proc/self/oom_score_adj'], edit: (s) => (s.process.oomScoreAdj = 500) });
   expect(h.runIn(b).stdout.trim()).toBe('500');
+});
+
+test('start, kill and delete as library calls (how the daemon uses them): no fork, hooks refused', async () => {
+  const so = koffi.load(LIBSHOAL);
+  const start = so.func('int sh_start(const char *root, const char *id, _Out_ uint8_t *err)');
+  const kill = so.func('int sh_kill(const char *root, const char *id, const char *signal, int all, _Out_ uint8_t *err)');
+  const del = so.func('int sh_delete(const char *root, const char *id, int force, _Out_ uint8_t *err)');
+  const text = (b: Buffer) => b.subarray(0, Math.max(0, b.indexOf(0))).toString('utf8');
+  const marker = 'lib-started';
+  const b = h.bundle({ args: ['sh', '-c', `touch /${marker}; sleep 30`] });
+  const id = h.id();
+  expect(h.run(['create', '--bundle', b.dir, id]).code).toBe(0);
+  let err = Buffer.alloc(512);
+  expect(start(h.root, id, err)).toBe(0);
+  await waitFor(() => fs.existsSync(path.join(b.rootfs, marker)), 'the process to run');
+  expect(h.state(id).status).toBe('running');
+  expect(kill(h.root, id, 'KILL', 0, err)).toBe(0);
+  await waitFor(() => h.state(id).status === 'stopped', 'stopped');
+  expect(del(h.root, id, 0, err)).toBe(0);
+  expect(fs.existsSync(path.join(h.root, id))).toBe(false);
+
+  // a container with hooks: the library refuses to run them (they are processes)
+  const hb = h.bundle({ args: ['sleep', '30'], edit: (s) => (s.hooks = { poststart: [{ path: '/bin/true' }] }) });
+  const hid = h.id();
+  expect(h.run(['create', '--bundle', hb.dir, hid]).code).toBe(0);
+  err = Buffer.alloc(512);
+  expect(start(h.root, hid, err)).toBe(-1);
+  expect(text(err)).toMatch(/has poststart hooks, which run as processes: use the shoal-runtime command/);
+  expect(h.state(hid).status).toBe('created');
 });
