@@ -9,7 +9,8 @@
 #
 # Environment: SHOAL_VM_TIMEOUT (s, whole VM run, default 540), SHOAL_VM_TIMEOUT_SCALE (jest
 # timeouts in the guest, default 10), SHOAL_VM_FILES (space-separated test files instead of the
-# list), SHOAL_VM_JSON (copy the suite's jest JSON report there), SHOAL_VM_CPUS, SHOAL_VM_MEMORY.
+# list), SHOAL_VM_REPORT_DIR (copy the jest JSON reports there: canary-*.json, suite-*.json),
+# SHOAL_VM_CPUS, SHOAL_VM_MEMORY.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -91,9 +92,10 @@ if [[ "$(status_of canary-ok)" != 0 ]]; then
   ok=0
 fi
 echo "cgroup2 VM: self-check with pids.max broken: $(summary canary-broken)"
-# The broken run must fail, and because of the broken write: its report must name pids.max.
+# The broken run must fail, and because of the broken write: its report must carry the kernel's
+# answer to the wrong name (ENOENT) next to pids.max, as the core reported it.
 if [[ "$(status_of canary-broken)" == 0 || "$(status_of canary-broken)" == missing ]] ||
-  ! grep -q 'pids\.max' "$out/canary-broken.json" 2>/dev/null; then
+  ! grep -Eq 'pids\.max[^"]*(No such file or directory|ENOENT)' "$out/canary-broken.json" 2>/dev/null; then
   echo "cgroup2 VM: FAIL a broken pids.max write went unnoticed: the harness cannot be trusted"
   ok=0
 fi
@@ -104,8 +106,8 @@ for run in suite-all suite-named; do
     ok=0
   fi
 done
-if [[ -n "${SHOAL_VM_JSON:-}" ]]; then
-  cp "$out"/suite-*.json "$(dirname "$SHOAL_VM_JSON")/" 2>/dev/null || true
+if [[ -n "${SHOAL_VM_REPORT_DIR:-}" ]]; then
+  mkdir -p "$SHOAL_VM_REPORT_DIR" && cp "$out"/*.json "$SHOAL_VM_REPORT_DIR/" 2>/dev/null || true
 fi
 if ((ok)); then
   echo "cgroup2 VM: PASS"
