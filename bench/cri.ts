@@ -255,6 +255,9 @@ interface Series {
   list: number[];
   listStats: number[];
   rssKb: number;
+  /** The daemon's own share of rssKb, and how many other processes made up the rest. */
+  daemonRssKb: number;
+  helpers: number;
 }
 
 async function createStarted(rt: Runtime, podId: string, pod: Message, image: string): Promise<string> {
@@ -269,7 +272,7 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 }
 
 async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
-  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0 };
+  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, helpers: 0 };
   // Warm-up: first plugin execs, the bridge, first container of the image.
   for (let i = 0; i < 2; i++) {
     const pod = podConfig(cgroupParent);
@@ -295,7 +298,9 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
     const id = await createStarted(rt, podId, pod, image);
-    await rt.runtime('StopContainer', { container_id: id, timeout: '10' });
+    // timeout 0: a graceful stop would race the shell installing its SIGTERM trap (PID 1 ignores
+    // signals it has no handler for), which costs either runtime the whole grace period.
+    await rt.runtime('StopContainer', { container_id: id, timeout: '0' });
     await rt.runtime('RemoveContainer', { container_id: id });
     s.lifecycle.push(ms(t0));
   }
@@ -336,7 +341,10 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
     await createStarted(rt, id, cfg, image);
   }
   await new Promise((r) => setTimeout(r, 1000));
-  s.rssKb = rt.pids().reduce((n, pid) => n + rssKb(pid), 0);
+  const pids = rt.pids();
+  s.rssKb = pids.reduce((n, pid) => n + rssKb(pid), 0);
+  s.daemonRssKb = rssKb(pids[0]!);
+  s.helpers = pids.length - 1;
   for (const id of rssPods) await removePod(rt, id);
   return s;
 }
@@ -402,6 +410,9 @@ async function main(): Promise<void> {
   console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
   const mb = (kb?: number): string => (kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MiB`);
   console.log(`RSS at ${RSS_PODS} pods (daemon + monitors | containerd + shims): shoal ${mb(sh?.rssKb)}  containerd ${mb(cd?.rssKb)}  ratio ${sh && cd ? (sh.rssKb / cd.rssKb).toFixed(2) : '-'}x`);
+  for (const [name, r] of [['shoal', sh], ['containerd', cd]] as const) {
+    if (r) console.log(`  ${name}: daemon ${mb(r.daemonRssKb)}, ${r.helpers} other processes ${mb(r.rssKb - r.daemonRssKb)} (${((r.rssKb - r.daemonRssKb) / Math.max(1, r.helpers)).toFixed(0)} kB each)`);
+  }
 }
 
 main().catch((err: unknown) => {
