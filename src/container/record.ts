@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync, renameSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerConfig, LinuxContainerResources } from '../gen/runtime/v1/api';
 import { writeFileAtomic, isAtomicTempName, syncDir } from '../store/atomic';
@@ -95,7 +95,7 @@ export class ContainerStore {
 
   /** Removes the container's whole directory (callers unmount the rootfs first). */
   async remove(id: string): Promise<void> {
-    rmSync(this.containerDir(id), { recursive: true, force: true });
+    await fsp.rm(this.containerDir(id), { recursive: true, force: true });
     await syncDir(this.dir);
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, promises as fsp } from 'node:fs';
 import { lastErrno, mount, umount2, syscallError, MNT_DETACH } from '../native/libc';
 
 /** mount(2)'s data argument is one page. */
@@ -31,8 +31,8 @@ export function unmountRootfs(target: string): void {
   }
 }
 
-/** Unmounts the rootfs and removes the writable layer. */
-export function destroyRootfs(target: string, upper: string, work: string): void {
+/** Unmounts the rootfs and removes the writable layer (off the event loop: it can be large). */
+export async function destroyRootfs(target: string, upper: string, work: string): Promise<void> {
   unmountRootfs(target);
-  for (const d of [upper, work, target]) rmSync(d, { recursive: true, force: true });
+  await Promise.all([upper, work, target].map((d) => fsp.rm(d, { recursive: true, force: true })));
 }

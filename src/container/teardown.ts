@@ -47,7 +47,7 @@ export async function teardownContainer(d: TeardownDeps, r: ContainerRecord): Pr
     }
   }
   await d.runtime.delete(r.id, true);
-  destroyRootfs(L.rootfs(r.id), L.upper(r.id), L.work(r.id));
+  await destroyRootfs(L.rootfs(r.id), L.upper(r.id), L.work(r.id));
   await d.releaseLayers(r.id);
   for (const p of [L.exitFile(r.id), L.attachSocket(r.id), L.runFiles(r.id)]) rmSync(p, { recursive: true, force: true });
   for (const name of readdirSync(L.exitsDir)) if (name.startsWith(`${r.id}.`)) rmSync(join(L.exitsDir, name), { force: true });
