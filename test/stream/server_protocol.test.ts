@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino from 'pino';
@@ -245,6 +248,29 @@ describe('tokens and negotiation', () => {
       await waitUntil(() => seen.aborted.includes('sleep 30'));
     } finally {
       await idle.close();
+    }
+  });
+});
+
+describe('TLS', () => {
+  test('with a certificate and key the server speaks HTTPS and hands out https URLs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-stream-tls-'));
+    let tlsServer: StreamServer | undefined;
+    try {
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+      tlsServer = await StreamServer.start({ address: '127.0.0.1:0', idleTimeoutMs: 0, tlsCertFile: cert, tlsKeyFile: key, backends: hostBackends(seen), log: pino({ level: 'silent' }) });
+      const url = tlsServer.execUrl(exec(['sh', '-c', 'echo over tls; exit 2']));
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/exec\//);
+      const res = await (await spdyRemoteCommand(url, { stdout: true })).done;
+      expect(res.stdout).toBe('over tls\n');
+      expect(res.exitCode).toBe(2);
+      const ws = await (await wsRemoteCommand(tlsServer.execUrl(exec(['sh', '-c', 'echo wss'])), { stdout: true })).done;
+      expect(ws.stdout).toBe('wss\n');
+    } finally {
+      await tlsServer?.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -55,7 +55,7 @@ export function unpackHeaders(block: Buffer): SpdyHeaders {
 /**
  * The sending half of header compression. Header blocks are emitted as stored (uncompressed)
  * deflate blocks inside a zlib stream that names the SPDY dictionary: every inflater accepts
- * them, each block ends on a byte boundary exactly as a sync flush would, and encoding stays
+ * them, each header block ends with the same empty stored block a sync flush writes, and encoding stays
  * synchronous so frames keep their order without a queue. The blocks here are a few dozen bytes;
  * compressing them would save nothing worth the asynchrony.
  */
@@ -73,17 +73,20 @@ export class HeaderDeflater {
       head.writeUInt32BE(adler32(HEADER_DICTIONARY), 2);
       parts.push(head);
     }
-    for (let off = 0; off < raw.length || off === 0; off += 0xffff) {
-      const chunk = raw.subarray(off, off + 0xffff);
-      const h = Buffer.alloc(5);
-      h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored), padding to the byte boundary
-      h.writeUInt16LE(chunk.length, 1);
-      h.writeUInt16LE(~chunk.length & 0xffff, 3);
-      parts.push(h, chunk);
-      if (raw.length === 0) break;
-    }
+    for (let off = 0; off < raw.length; off += 0xffff) parts.push(storedBlock(raw.subarray(off, off + 0xffff)));
+    // An empty stored block ends every header block, as a zlib sync flush does: inflaters (Go's
+    // among them) hand out the data before it only when they reach that marker.
+    parts.push(storedBlock(Buffer.alloc(0)));
     return Buffer.concat(parts);
   }
+}
+
+/** A non-final stored deflate block: header byte (BFINAL 0, BTYPE 00, padding), LEN, NLEN, data. */
+function storedBlock(data: Buffer): Buffer {
+  const h = Buffer.alloc(5);
+  h.writeUInt16LE(data.length, 1);
+  h.writeUInt16LE(~data.length & 0xffff, 3);
+  return Buffer.concat([h, data]);
 }
 
 /**
