@@ -16,6 +16,8 @@ jest=(node_modules/.bin/jest --ci --maxWorkers=2 --testTimeout=$((120000 * scale
   --setupFilesAfterEnv "$PWD/test/vm/guest/scale_timeouts.ts")
 [[ -d /vm-jest-cache ]] && jest+=(--cacheDirectory=/vm-jest-cache)
 canary=(--testMatch '**/test/vm/canary/*.vmtest.ts')
+# The suite: the project's tests plus the VM-only ones of test/vm/cgroup2/.
+suite=(--testMatch '**/test/**/*.test.ts' '**/test/vm/cgroup2/*.vmtest.ts')
 
 # The guest sees the host's files live: a rebuild on the host during the run (rm -rf dist, a
 # relinked binary) would pull the floor from under the tests. Use the copy of the built artifacts
@@ -54,13 +56,13 @@ while IFS=$'\t' read -r file regex; do
   fi
 done <"${1:-/dev/null}"
 if ((${#whole[@]})); then
-  phase suite-all "${jest[@]}" --runTestsByPath "${whole[@]}"
+  phase suite-all "${jest[@]}" "${suite[@]}" --runTestsByPath "${whole[@]}"
 else
   echo 0 >"$out/suite-all.status"
 fi
 if ((${#named[@]})); then
   union=$(IFS='|'; echo "${regexes[*]}")
-  phase suite-named "${jest[@]}" --testNamePattern "$union" --runTestsByPath "${named[@]}"
+  phase suite-named "${jest[@]}" "${suite[@]}" --testNamePattern "$union" --runTestsByPath "${named[@]}"
 else
   echo 0 >"$out/suite-named.status"
 fi
