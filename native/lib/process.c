@@ -172,9 +172,16 @@ void process_finish(struct proc_ctx *p) {
     child_fail(p->sync_fd, &e);
   }
   /* Ignored signals survive execve: the process starts with every disposition at its default and
-   * nothing blocked, whatever the runtime or its caller set. */
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+   * nothing blocked, whatever the runtime or its caller set. The raw syscall, because glibc's
+   * sigaction refuses the two signals it reserves (32, 33), which make(1) for one leaves ignored. */
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = { 0 };
+    if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask) < 0) {
+      sh_errno(&e, errno, "resetting the disposition of signal %d", sig);
+      child_fail(p->sync_fd, &e);
+    }
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
