@@ -7,6 +7,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }],
   },
+  globalSetup: '<rootDir>/test/global_setup.ts',
   testTimeout: 120000,
   maxWorkers: 2,
   verbose: false,
