@@ -7,7 +7,7 @@ import type { TestDaemon } from '../helpers/daemon';
 
 /**
  * A test file's private CNI network: its own bridge, subnet, host-local store and network name, so
- * jest workers never share state; `destroy` removes the bridge and every iptables rule and chain
+ * jest workers never share state; `destroy` removes the bridge and every iptables rule and per-pod chain
  * that names the network, even after a failed test.
  */
 export interface TestNetwork {
@@ -70,8 +70,9 @@ export function testNetwork(secondOctet: number, dir: string): TestNetwork {
       writeFileSync(join(daemon.cniConfDir, file), conflist(extraPlugins, opts));
     },
     destroy() {
+      // portmap's shared top-level chains (CNI-HOSTPORT-*) stay, as on any node: another test file
+      // running at the same time may be adding its rules to them right now.
       removeIptablesMentioning(name);
-      removeIdlePortmapChains();
       spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
     },
   };
@@ -99,25 +100,6 @@ export function removeIptablesMentioning(needle: string): void {
         spawnSync(family, ['-t', table, '-F', chain], { stdio: 'ignore' });
         spawnSync(family, ['-t', table, '-X', chain], { stdio: 'ignore' });
       }
-    }
-  }
-}
-
-/** portmap's shared chains, removed only when no network uses them any more. */
-export function removeIdlePortmapChains(): void {
-  const nat = iptablesSave('nat');
-  const dnatRules = nat.filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '));
-  if (dnatRules.length > 0 || !nat.some((l) => l.startsWith(':CNI-HOSTPORT-'))) return;
-  for (const line of nat) {
-    if (line.startsWith('-A ') && / -j CNI-HOSTPORT-/.test(line) && !line.startsWith('-A CNI-HOSTPORT-')) {
-      spawnSync('sh', ['-c', `iptables -t nat ${line.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
-    }
-  }
-  for (const line of nat) {
-    const chain = /^:(CNI-HOSTPORT-\S+)/.exec(line)?.[1];
-    if (chain) {
-      spawnSync('iptables', ['-t', 'nat', '-F', chain], { stdio: 'ignore' });
-      spawnSync('iptables', ['-t', 'nat', '-X', chain], { stdio: 'ignore' });
     }
   }
 }
