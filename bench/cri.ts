@@ -255,6 +255,10 @@ interface Series {
   list: number[];
   listStats: number[];
   rssKb: number;
+  /** Version round trips: the per-call floor of the daemon's gRPC stack. */
+  version: number[];
+  /** The daemon's RSS before any pod. */
+  idleRssKb: number;
   /** The daemon's own share of rssKb, and how many other processes made up the rest. */
   daemonRssKb: number;
   helpers: number;
@@ -272,7 +276,12 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 }
 
 async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
-  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, helpers: 0 };
+  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
+  for (let i = 0; i < LIST_WARMUP + LIST_RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    await rt.runtime('Version', {});
+    if (i >= LIST_WARMUP) s.version.push(ms(t0));
+  }
   // Warm-up: first plugin execs, the bridge, first container of the image.
   for (let i = 0; i < 2; i++) {
     const pod = podConfig(cgroupParent);
@@ -406,12 +415,13 @@ async function main(): Promise<void> {
   console.log(row('  of which Create+Start', sh?.containerPart, cd?.containerPart));
   console.log(row('container lifecycle', sh?.lifecycle, cd?.lifecycle));
   console.log(row('ExecSync', sh?.exec, cd?.exec));
+  console.log(row('Version (per-call floor)', sh?.version, cd?.version));
   console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
   console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
   const mb = (kb?: number): string => (kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MiB`);
   console.log(`RSS at ${RSS_PODS} pods (daemon + monitors | containerd + shims): shoal ${mb(sh?.rssKb)}  containerd ${mb(cd?.rssKb)}  ratio ${sh && cd ? (sh.rssKb / cd.rssKb).toFixed(2) : '-'}x`);
   for (const [name, r] of [['shoal', sh], ['containerd', cd]] as const) {
-    if (r) console.log(`  ${name}: daemon ${mb(r.daemonRssKb)}, ${r.helpers} other processes ${mb(r.rssKb - r.daemonRssKb)} (${((r.rssKb - r.daemonRssKb) / Math.max(1, r.helpers)).toFixed(0)} kB each)`);
+    if (r) console.log(`  ${name}: daemon ${mb(r.daemonRssKb)} (idle ${mb(r.idleRssKb)}), ${r.helpers} other processes ${mb(r.rssKb - r.daemonRssKb)} (${((r.rssKb - r.daemonRssKb) / Math.max(1, r.helpers)).toFixed(0)} kB each)`);
   }
 }
 
