@@ -96,7 +96,7 @@ test('an image in use keeps its layers after RemoveImage; they go with the conta
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
 });
 
-test('crictl logs reads the CRI log, with --tail', async () => {
+test('crictl logs reads the CRI log, with --tail; crictl ps lists the container', async () => {
   const pod = await runPod(env.daemon);
   const r = await runToExit(env, pod, { command: ['/bin/sh', '-c', 'echo one; echo two; echo three'] });
   const crictl = (args: string[]) => spawnSync('crictl', ['--runtime-endpoint', `unix://${env.daemon.socket}`, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -104,5 +104,7 @@ test('crictl logs reads the CRI log, with --tail', async () => {
   expect(all.stdout).toBe('one\ntwo\nthree\n');
   const tail = crictl(['logs', '--tail', '1', r.id]);
   expect(tail.stdout).toBe('three\n');
+  const ps = crictl(['ps', '-a', '-q']);
+  expect(ps.stdout.split('\n')).toContain(r.id);
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
 });
