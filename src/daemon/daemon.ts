@@ -112,7 +112,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
         runtimeConfigStore: new RuntimeConfigStore(config.root),
         handlerFeatures: { recursiveReadOnlyMounts: true, userNamespaces: false },
         supplementalGroupsPolicy: true,
-      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers), streamHandlers(containers, sandboxes, streamServer)),
+      }, sandboxHandlers(sandboxes), statsHandlers(createStatsService(statsSource)), containerHandlers(containers, config.grpc_max_message_bytes), streamHandlers(containers, sandboxes, streamServer)),
     );
     server.addService<ImageServiceServer>('ImageService', ImageServiceService, imageHandlers(images));
     if (config.metrics.address !== '') metricsServer = await serveMetrics(config.metrics.address, metrics, log);

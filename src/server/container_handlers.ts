@@ -14,8 +14,8 @@ import { execSync } from './container/exec_sync';
 import { getContainerEvents } from './container/get_container_events';
 import { checkpointContainer } from './container/checkpoint_container';
 
-/** The container RPCs. */
-export function containerHandlers(containers: ContainerManager): Handlers<RuntimeServiceServer> {
+/** The container RPCs; `maxMessageBytes` is the server's message limit (ExecSync fits it). */
+export function containerHandlers(containers: ContainerManager, maxMessageBytes: number): Handlers<RuntimeServiceServer> {
   return {
     createContainer: createContainer(containers),
     startContainer: startContainer(containers),
@@ -26,7 +26,7 @@ export function containerHandlers(containers: ContainerManager): Handlers<Runtim
     streamContainers: streamContainers(containers),
     updateContainerResources: updateContainerResources(containers),
     reopenContainerLog: reopenContainerLog(containers),
-    execSync: execSync(containers),
+    execSync: execSync(containers, maxMessageBytes),
     getContainerEvents: getContainerEvents(containers),
     checkpointContainer: checkpointContainer(),
   };

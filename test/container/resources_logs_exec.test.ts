@@ -132,6 +132,11 @@ test('ExecSync output is capped at 16 MiB per stream', async () => {
   expect(r.exitCode).toBe(4);
   expect(r.stdout.length).toBe(16 * 1024 * 1024);
   expect(r.stderr.length).toBe(16 * 1024 * 1024);
+  // Over CRI the answer also fits the server's message limit (16 MiB by default): the exit code
+  // arrives, the output tails are cut.
+  const viaCri = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'head -c 20000000 /dev/zero; echo err >&2; exit 4'], timeout: '60' });
+  expect(viaCri.exit_code).toBe(4);
+  expect(Buffer.from(viaCri.stdout).length + Buffer.from(viaCri.stderr).length).toBe(16 * 1024 * 1024 - 1024);
   const stopped = await createContainer(env, pod, { command: ['true'] });
   const e = await env.daemon.client.runtime('ExecSync', { container_id: stopped, cmd: ['true'], timeout: '5' }).catch((x: unknown) => x);
   expect(codeOf(e)).toBe('FAILED_PRECONDITION');
