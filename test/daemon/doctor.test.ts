@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHOALD, REPO } from '../helpers/daemon';
+import { SHOALD, REPO, TIMEOUT_SCALE } from '../helpers/daemon';
 import { readCgroupLayout } from '../../src/cgroup/layout';
 
 describe('shoald doctor', () => {
@@ -16,7 +16,7 @@ describe('shoald doctor', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const doctor = (config: string) => spawnSync(SHOALD, ['doctor', '--config', join(dir, config)], { encoding: 'utf8', timeout: 30_000 });
+  const doctor = (config: string) => spawnSync(SHOALD, ['doctor', '--config', join(dir, config)], { encoding: 'utf8', timeout: 30_000 * TIMEOUT_SCALE });
   const line = (out: string, name: string) => out.split('\n').find((l) => l.slice(8).startsWith(name + ' ')) ?? '';
 
   test('this machine has every required item: one ok line per item, exit 0', () => {

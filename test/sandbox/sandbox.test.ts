@@ -1,3 +1,4 @@
+import { cgroupDir, onCgroupV2, readCgroupFile, weightOfShares } from '../helpers/cgroup_files';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -5,7 +6,6 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type TestDaemon } from '../helpers/daemon';
 import { codeOf } from '../helpers/cri_client';
-import { readCgroupLayout } from '../../src/cgroup/layout';
 import { testNetwork, isLeakFree, podConfig, inPod, podLeaks, NO_LEAKS, type TestNetwork } from './net_env';
 
 interface PodInfo {
@@ -213,11 +213,16 @@ test('the pod cgroup is made at cgroup_parent with the pod resources and overhea
       },
     }),
   );
-  const layout = readCgroupLayout();
-  const memDir = join(layout.v1.memory!, parent);
-  expect(readFileSync(join(memDir, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(272 * 1024 * 1024));
-  expect(readFileSync(join(layout.v1.cpu!, parent, 'cpu.shares'), 'utf8').trim()).toBe('522');
-  expect(readFileSync(join(layout.v1.cpu!, parent, 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000');
+  const memDir = cgroupDir(parent, 'memory');
+  const memoryLimitFile = onCgroupV2 ? 'memory.max' : 'memory.limit_in_bytes';
+  expect(readCgroupFile(parent, 'memory', memoryLimitFile)).toBe(String(272 * 1024 * 1024));
+  if (onCgroupV2) {
+    expect(readCgroupFile(parent, 'cpu', 'cpu.weight')).toBe(String(weightOfShares(522)));
+    expect(readCgroupFile(parent, 'cpu', 'cpu.max')).toBe('50000 100000');
+  } else {
+    expect(readCgroupFile(parent, 'cpu', 'cpu.shares')).toBe('522');
+    expect(readCgroupFile(parent, 'cpu', 'cpu.cfs_quota_us')).toBe('50000');
+  }
   expect((await info(id)).cgroupPath).toBe(parent);
 
   await daemon.client.runtime('UpdatePodSandboxResources', {
@@ -225,7 +230,7 @@ test('the pod cgroup is made at cgroup_parent with the pod resources and overhea
     resources: { memory_limit_in_bytes: String(512 * 1024 * 1024) },
     overhead: { memory_limit_in_bytes: String(16 * 1024 * 1024) },
   });
-  expect(readFileSync(join(memDir, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(528 * 1024 * 1024));
+  expect(readCgroupFile(parent, 'memory', memoryLimitFile)).toBe(String(528 * 1024 * 1024));
 
   await removeAll([id]);
   expect(existsSync(memDir)).toBe(false);
@@ -234,7 +239,7 @@ test('the pod cgroup is made at cgroup_parent with the pod resources and overhea
 test('the default pod cgroup is under runtime.default_cgroup_parent', async () => {
   const id = await run(podConfig());
   expect((await info(id)).cgroupPath).toBe(`${daemon.cgroupParent}/${id}`);
-  const memDir = join(readCgroupLayout().v1.memory!, daemon.cgroupParent, id);
+  const memDir = cgroupDir(`${daemon.cgroupParent}/${id}`, 'memory');
   expect(existsSync(memDir)).toBe(true);
   await removeAll([id]);
   expect(existsSync(memDir)).toBe(false);
@@ -338,5 +343,5 @@ test('a sysctl value the kernel refuses is InvalidArgument naming it, and nothin
   expect(ids(join(daemon.runDir, 'pods'))).toEqual(live);
   expect(ids(join(daemon.root, 'pods'))).toEqual(live);
   expect(ids(join(daemon.root, 'cni'))).toEqual(live);
-  expect(ids(join(readCgroupLayout().v1.memory!, daemon.cgroupParent)).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual(live);
+  expect(ids(cgroupDir(daemon.cgroupParent, 'memory')).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual(live);
 });
