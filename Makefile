@@ -53,10 +53,13 @@ run: deps build
 	  echo "installed deploy/cni/10-shoal-bridge.conflist into $(CNI_CONF_DIR)"; fi
 	$(BIN)/shoald $(SHOALD_FLAGS)
 
-## test: set up, build, type-check, then the whole suite (unit and end-to-end, as root).
+## test: set up, build, type-check, then the whole suite (unit and end-to-end, as root), then the
+## cgroup tests again inside the cgroup2-only VM; fails when either part fails.
 test: deps build typecheck
-	node_modules/.bin/jest --ci $(JEST_FLAGS)
-	$(MAKE) --no-print-directory test-cgroup2
+	@status=0; \
+	node_modules/.bin/jest --ci $(JEST_FLAGS) || status=1; \
+	$(MAKE) --no-print-directory test-cgroup2 || status=1; \
+	exit $$status
 
 ## test-cgroup2: the cgroup test files on cgroup v2, inside a cgroup2-only VM (QEMU, software
 ## emulation; test/vm/README.md). Runs after the host suite, whose jest cache it reuses.
