@@ -239,6 +239,7 @@ export class StreamServer {
       outcome = { kind: 'error', message: `${what}: ${errorText(err)}` };
       this.opts.log.info({ containerId, err: errorText(err) }, `streaming ${pending.kind} failed`);
     }
+    this.opts.log.debug({ kind: pending.kind, containerId, outcome }, 'streaming session ended');
     closeUnused(open.session);
     await open.finish(outcome);
   }

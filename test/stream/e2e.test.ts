@@ -141,6 +141,24 @@ test('attach to a container printing in a loop and reading its stdin; detaching 
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });
 });
 
+test('attach to a terminal: resize, input echoed by the tty, ending stdin detaches and the container keeps running', async () => {
+  const id = await runContainer(hostPod, { command: ['/bin/sh'], tty: true, stdin: true });
+  const attachUrl = async (): Promise<string> => (await env.daemon.client.runtime('Attach', { container_id: id, stdin: true, stdout: true, stderr: false, tty: true })).url as string;
+  const rc = await spdyRemoteCommand(await attachUrl(), { stdin: true, stdout: true, tty: true });
+  rc.resize({ width: 101, height: 31 });
+  rc.write('busybox stty size\n');
+  await rc.waitForOutput('31 101');
+  rc.closeStdin();
+  const res = await rc.done;
+  expect(res.exitCode).toBe(0);
+  expect((await status(env.daemon, id)).status.state).toBe('CONTAINER_RUNNING');
+  const again = await spdyRemoteCommand(await attachUrl(), { stdin: true, stdout: true, tty: true });
+  again.write('echo second-$((6*7))\n');
+  await again.waitForOutput('second-42');
+  again.disconnect();
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
 test('port-forward to busybox httpd in a pod: an HTTP GET through SPDY and WebSocket; a closed port reported, the connection still usable', async () => {
   netPod = await runPod(env.daemon, {}, { network: 'POD' });
   await runContainer(netPod, {

@@ -6,6 +6,9 @@ export interface BridgeOptions {
   stdin: boolean;
   /** Forward terminal resizes. */
   tty: boolean;
+  /** The end of the client's stdin ends the session (a detach from a terminal) instead of
+   *  closing the process's stdin. */
+  detachOnStdinEnd?: boolean;
 }
 
 /**
@@ -46,7 +49,10 @@ export function bridge(session: RemoteSession, mon: MonitorSession, opts: Bridge
     };
     if (stdin) {
       stdin.on('data', onStdin);
-      stdin.once('end', () => void mon.closeStdin().catch(() => undefined));
+      stdin.once('end', () => {
+        if (opts.detachOnStdinEnd) finish(undefined);
+        else void mon.closeStdin().catch(() => undefined);
+      });
     }
     if (opts.tty) session.onResize((size) => void mon.resize(size.height, size.width).catch(() => undefined));
     if (session.signal.aborted) return finish(undefined);
