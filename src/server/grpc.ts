@@ -83,7 +83,19 @@ export class CriServer {
   private context(method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): CallContext {
     const abort = new AbortController();
     call.on('cancelled', () => abort.abort(new Error(`${method} cancelled by the client`)));
-    return { method, metadata: call.metadata, signal: abort.signal };
+    const stream = 'writableNeedDrain' in call ? call : undefined;
+    const drained = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        if (!stream || !stream.writableNeedDrain || abort.signal.aborted) return resolve();
+        const done = (): void => {
+          stream.off('drain', done);
+          abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        stream.on('drain', done);
+        abort.signal.addEventListener('abort', done, { once: true });
+      });
+    return { method, metadata: call.metadata, signal: abort.signal, drained };
   }
 
   private record(service: string, method: string, started: bigint, code: GrpcCode, err?: unknown): void {
@@ -126,9 +138,7 @@ export class CriServer {
     return (call: ServerWritableStream<unknown, unknown>): void => {
       const started = process.hrtime.bigint();
       const ctx = this.context(method, call);
-      const send = (response: unknown): void => {
-        if (!call.cancelled && !call.destroyed) call.write(response);
-      };
+      const send = (response: unknown): boolean => (call.cancelled || call.destroyed ? false : call.write(response));
       const run = handler
         ? Promise.resolve().then(() => handler(call.request, send, ctx))
         : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));

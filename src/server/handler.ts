@@ -10,12 +10,21 @@ export interface CallContext {
   readonly metadata: Metadata;
   /** Aborted when the client cancels or its deadline passes. */
   readonly signal: AbortSignal;
+  /**
+   * Resolves when a server stream's outgoing buffer has drained (at once for unary calls and when
+   * nothing is buffered). A stream handler waits on it after `send` returned false, so a slow
+   * client holds only its own handler back, never the daemon's memory.
+   */
+  drained(): Promise<void>;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
-/** Server-streaming RPCs push responses with `send`; the stream ends when the promise settles. */
-export type StreamHandler<Req, Res> = (request: Req, send: (response: Res) => void, ctx: CallContext) => Promise<void>;
+/**
+ * Server-streaming RPCs push responses with `send`, which returns false when the client is not
+ * keeping up (then wait on `ctx.drained()`); the stream ends when the promise settles.
+ */
+export type StreamHandler<Req, Res> = (request: Req, send: (response: Res) => boolean, ctx: CallContext) => Promise<void>;
 
 /**
  * What a service implements, derived from the generated grpc-js server interface (ts-proto):

@@ -12,7 +12,9 @@ export function getContainerEvents(containers: ContainerManager): StreamHandler<
       for (;;) {
         const event = await sub.next();
         if (!event) return;
-        send(event);
+        // While the client lags, events wait in the subscription's bounded queue (and are
+        // dropped and counted there once it is full), not in grpc's unbounded write buffer.
+        if (!send(event)) await ctx.drained();
       }
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
