@@ -245,6 +245,25 @@ test('20 concurrent execs', async () => {
   });
 });
 
+test('nothing of the exec sessions is left: no monitor, socket or scratch directory', async () => {
+  const { readdirSync, readFileSync, existsSync } = await import('node:fs');
+  await waitFor(() => {
+    const monitors = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return cmd.includes('--exec-process') && cmd.includes(env.daemon.dir);
+      } catch {
+        return false;
+      }
+    });
+    return monitors.length === 0;
+  }, 15_000, 'exec monitors to exit');
+  const sockets = readdirSync(join(env.daemon.runDir, 'a')).filter((n) => n.startsWith('x'));
+  expect(sockets).toEqual([]);
+  const runFiles = join(env.daemon.runDir, 'containers', sleeper);
+  expect(existsSync(runFiles) ? readdirSync(runFiles).filter((n) => n.startsWith('exec-')) : []).toEqual([]);
+});
+
 test('an expired token is refused', async () => {
   const wait = expiringIssuedAt + 61_000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -38,7 +38,18 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
   const socket = join(layout.socketsDir, `x${tag}.sock`);
   if (socket.length > MAX_TTY_SOCKET_PATH) throw new Error(`exec socket path ${socket} is too long for a unix socket`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let pid = 0;
+  let started: Started | undefined;
+  // The command and its monitor go when the session is over without an exit (client gone).
+  const abandon = (): void => {
+    if (!started) return;
+    killTree(started.pid);
+    try {
+      process.kill(started.monitorPid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    rmSync(socket, { force: true });
+  };
   try {
     const processFile = join(dir, 'process.json');
     writeFileSync(processFile, JSON.stringify(execProcess(join(layout.bundle(id), 'config.json'), req)), { mode: 0o600 });
@@ -54,18 +65,20 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
     ];
     if (req.stdin) args.push('--stdin', '--stdin-once');
     if (req.tty) args.push('--tty');
-    pid = await startMonitor(deps.monitorBinary, args, id);
-    if (session.signal.aborted) return 137;
+    started = await startMonitor(deps.monitorBinary, args, id);
+    if (session.signal.aborted) {
+      abandon();
+      return 137;
+    }
     const mon = await MonitorSession.connect(socket);
     const exit = await bridge(session, mon, { stdin: req.stdin, tty: req.tty });
     if (exit === undefined) {
-      // The client left (or the monitor vanished): the command goes with it.
-      killTree(pid);
+      abandon();
       return 137;
     }
     return exit.exit_code;
   } catch (err) {
-    if (pid > 0) killTree(pid);
+    abandon();
     throw err;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -82,22 +95,27 @@ function execProcess(configFile: string, req: ExecRequest): Record<string, unkno
   return { ...base, args: req.cmd, env, terminal: req.tty };
 }
 
-/** Spawns the monitor (it detaches itself) and waits for its one-line report: the exec's pid. */
-function startMonitor(binary: string, args: string[], id: string): Promise<number> {
+interface Started {
+  pid: number;
+  monitorPid: number;
+}
+
+/** Spawns the monitor (it detaches itself) and waits for its one-line report: the pids. */
+function startMonitor(binary: string, args: string[], id: string): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
     const sync = child.stdio[3] as Readable;
     let line = '';
     let stderr = '';
     let settled = false;
-    const finish = (err: Error | undefined, pid = 0): void => {
+    const finish = (err: Error | undefined, pids?: Started): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sync.destroy();
       child.stderr?.destroy();
       if (err) reject(err);
-      else resolve(pid);
+      else resolve(pids!);
     };
     const timer = setTimeout(() => finish(new Error(`exec in container ${id}: the monitor sent no report within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
     child.stderr!.setEncoding('utf8').on('data', (s: string) => {
@@ -109,14 +127,17 @@ function startMonitor(binary: string, args: string[], id: string): Promise<numbe
       line += s;
       const nl = line.indexOf('\n');
       if (nl < 0) return;
-      let report: { pid?: number; error?: string };
+      let report: { pid?: number; monitor_pid?: number; error?: string };
       try {
         report = JSON.parse(line.slice(0, nl)) as typeof report;
       } catch {
         return finish(new Error(`exec in container ${id}: unreadable monitor report: ${line.slice(0, nl)}`));
       }
       if (report.error !== undefined) return finish(new Error(report.error));
-      finish(undefined, report.pid ?? 0);
+      if (typeof report.pid !== 'number' || typeof report.monitor_pid !== 'number') {
+        return finish(new Error(`exec in container ${id}: monitor report lacks pids: ${line.slice(0, nl)}`));
+      }
+      finish(undefined, { pid: report.pid, monitorPid: report.monitor_pid });
     });
     sync.on('end', () => finish(new Error(`exec in container ${id}: the monitor exited without a report${stderr ? `: ${stderr.trim()}` : ''}`)));
     child.unref();
