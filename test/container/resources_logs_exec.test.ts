@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCgroupLayout } from '../../src/cgroup/layout';
+import { cgroupDir, onCgroupV2, readCgroupFile, weightOfShares } from '../helpers/cgroup_files';
 import { codeOf } from '../helpers/cri_client';
 import { REPO } from '../helpers/daemon';
 import { execSync } from '../../src/container/exec_sync';
@@ -19,9 +19,24 @@ afterAll(async () => {
 
 const res = (over: Record<string, unknown>) => ({ resources: over });
 
+/** The v1 file name; on a cgroup2-only host the equivalent v2 file is read, its value put in v1 terms. */
 function cgroupFile(controller: string, cgroupsPath: string, file: string): string {
-  const layout = readCgroupLayout();
-  return readFileSync(join(layout.v1[controller], cgroupsPath, file), 'utf8').trim();
+  if (!onCgroupV2) return readCgroupFile(cgroupsPath, controller, file);
+  switch (file) {
+    case 'memory.limit_in_bytes':
+      return readCgroupFile(cgroupsPath, 'memory', 'memory.max');
+    case 'cpu.cfs_quota_us':
+      return readCgroupFile(cgroupsPath, 'cpu', 'cpu.max').split(' ')[0];
+    case 'cpu.shares': {
+      // v2 keeps only the weight; check it is the documented conversion of the shares asked for.
+      const weight = Number(readCgroupFile(cgroupsPath, 'cpu', 'cpu.weight'));
+      return weight === weightOfShares(512) ? '512' : `weight ${weight}`;
+    }
+    case 'cpuset.cpus':
+      return readCgroupFile(cgroupsPath, 'cpuset', 'cpuset.cpus');
+    default:
+      throw new Error(`no v2 equivalent known for ${file}`);
+  }
 }
 
 async function running(spec: Parameters<typeof createContainer>[2]): Promise<{ id: string; info: { pid: number; cgroupsPath: string } }> {
@@ -85,9 +100,14 @@ test('ExecSync: output, exit code, runs as the container (namespaces, cgroup, us
   expect(r.exit_code).toBe(3);
   expect(Buffer.from(r.stdout).toString()).toBe('1000\nsleep 1000 ');
   expect(Buffer.from(r.stderr).toString()).toBe('err\n');
-  // The exec ran in the container's cgroup: its pid was listed there.
-  const procs = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['cat', '/proc/self/cgroup'], timeout: '10' });
-  expect(Buffer.from(procs.stdout).toString()).toContain(info.cgroupsPath);
+  // The exec ran in the container's cgroup: seen from the host, a second process joins the
+  // container's init there while it runs (works on v1 and v2 alike).
+  const procsFile = join(cgroupDir(info.cgroupsPath, 'memory'), 'cgroup.procs');
+  const pids = (): string[] => readFileSync(procsFile, 'utf8').split('\n').filter(Boolean);
+  expect(pids()).toEqual([String(info.pid)]);
+  const exec = env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 2'], timeout: '10' });
+  await waitFor(() => pids().length >= 2, 5000);
+  expect((await exec).exit_code).toBe(0);
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });
 });
 
