@@ -100,6 +100,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       idleTimeoutMs: config.stream.idle_timeout,
       backends: streamBackends,
       log,
+      registry: metrics.registry,
     });
     server.addService<RuntimeServiceServer>(
       'RuntimeService',

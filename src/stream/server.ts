@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log';
 import { errorText } from '../errors';
 import type { AttachRequest, ExecRequest, PortForwardRequest } from '../gen/runtime/v1/api';
@@ -33,6 +34,7 @@ export interface StreamServerOptions {
   maxTokens?: number;
   /** How long a client may take to open the streams of a session. */
   streamCreationTimeoutMs?: number;
+  registry?: Registry;
 }
 
 const ROUTE = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]{1,64})\/?$/;
@@ -49,8 +51,24 @@ export class StreamServer {
   private readonly sockets = new Set<Socket>();
   private readonly chosenWsProtocol = new WeakMap<http.IncomingMessage, string>();
   private baseUrl = '';
+  private readonly opened: Counter<'kind' | 'transport'> | undefined;
+  private readonly active: Gauge<'kind'> | undefined;
 
   private constructor(private readonly opts: StreamServerOptions) {
+    if (opts.registry) {
+      this.opened = new Counter({
+        name: 'shoal_stream_connections_total',
+        help: 'Streaming connections that presented a valid token, by kind and transport.',
+        labelNames: ['kind', 'transport'],
+        registers: [opts.registry],
+      });
+      this.active = new Gauge({
+        name: 'shoal_stream_connections',
+        help: 'Streaming connections open now, by kind.',
+        labelNames: ['kind'],
+        registers: [opts.registry],
+      });
+    }
     this.tokens = new TokenStore({ ttlMs: opts.tokenTtlMs ?? 60_000, maxOutstanding: opts.maxTokens ?? 1000 });
     const tls = Boolean(opts.tlsCertFile && opts.tlsKeyFile);
     this.server = tls
@@ -162,8 +180,14 @@ export class StreamServer {
     if (!pending) return rejectUpgrade(socket, 404, 'streaming: unknown, used or expired token');
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     this.opts.log.debug({ kind: pending.kind, upgrade }, 'streaming connection');
-    if (upgrade === 'websocket') return this.upgradeWebSocket(req, socket, head, pending);
-    if (upgrade.startsWith('spdy/3')) return this.upgradeSpdy(req, socket, head, pending);
+    const transport = upgrade === 'websocket' ? 'websocket' : upgrade.startsWith('spdy/3') ? 'spdy' : undefined;
+    if (transport) {
+      this.opened?.inc({ kind: pending.kind, transport });
+      this.active?.inc({ kind: pending.kind });
+      socket.once('close', () => this.active?.dec({ kind: pending.kind }));
+    }
+    if (transport === 'websocket') return this.upgradeWebSocket(req, socket, head, pending);
+    if (transport === 'spdy') return this.upgradeSpdy(req, socket, head, pending);
     rejectUpgrade(socket, 400, `streaming: cannot upgrade to "${req.headers.upgrade ?? ''}"; SPDY/3.1 and websocket are spoken`);
   }
 

@@ -264,6 +264,13 @@ test('nothing of the exec sessions is left: no monitor, socket or scratch direct
   expect(existsSync(runFiles) ? readdirSync(runFiles).filter((n) => n.startsWith('exec-')) : []).toEqual([]);
 });
 
+test('/metrics counts streaming connections by kind and transport', async () => {
+  const text = await (await fetch(`http://${env.daemon.metricsAddress}/metrics`)).text();
+  expect(text).toMatch(/shoal_stream_connections_total\{kind="exec",transport="spdy"\} [1-9]/);
+  expect(text).toMatch(/shoal_stream_connections_total\{kind="portforward",transport="websocket"\} [1-9]/);
+  expect(text).toMatch(/shoal_stream_connections\{kind="exec"\} 0/);
+});
+
 test('an expired token is refused', async () => {
   const wait = expiringIssuedAt + 61_000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
