@@ -232,6 +232,15 @@ test('a client that disconnects ends its own exec and nothing else', async () =>
   expect(await ps()).toContain('busybox sleep 100000');
 });
 
+test('a large output arrives whole', async () => {
+  const rc = await spdyRemoteCommand(await execUrl(sleeper, ['busybox', 'seq', '1', '200000']), { stdout: true, stderr: true });
+  const res = await rc.done;
+  expect(res.exitCode).toBe(0);
+  const lines = res.stdout.split('\n');
+  expect(lines.length).toBe(200001);
+  expect(lines[199999]).toBe('200000');
+});
+
 test('20 concurrent execs', async () => {
   const results = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
