@@ -24,10 +24,9 @@ const MAX_DATA_FRAME = 64 * 1024;
 const DEFAULT_WINDOW = 64 * 1024;
 
 export interface SpdyConnectionOptions {
-  /** Servers accept streams (even ids are theirs), clients open them (odd ids). */
+  /** Servers accept streams (even ids are theirs), clients open them (odd ids). The idle
+   *  timeout is the transport's business (the server times out the socket). */
   isServer: boolean;
-  /** Closes the connection after this long without a frame in either direction (0: never). */
-  idleTimeoutMs?: number;
 }
 
 /**
@@ -40,7 +39,8 @@ export interface SpdyConnectionOptions {
  * Kubernetes peers (Go's spdystream) neither send WINDOW_UPDATE nor expect it to matter, and
  * enforcing a window would stall them after 64 KiB. Backpressure comes from the socket instead.
  *
- * Events: 'stream' (server: a new SpdyStream; call accept() or refuse()), 'close'.
+ * Events: 'stream' (server: a new SpdyStream; call accept() or refuse()), 'goaway',
+ * 'protocolError', 'close'.
  */
 export class SpdyConnection extends EventEmitter {
   private readonly streams = new Map<number, SpdyStream>();
@@ -54,7 +54,6 @@ export class SpdyConnection extends EventEmitter {
   private nextStreamId: number;
   private nextPingId: number;
   private lastPeerStreamId = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
   private goneAway = false;
   private peerGoneAway = false;
   private closed = false;
@@ -74,7 +73,6 @@ export class SpdyConnection extends EventEmitter {
     socket.on('end', afterQueued);
     socket.on('close', afterQueued);
     socket.on('error', () => this.destroy());
-    this.touch();
   }
 
   get isClosed(): boolean {
@@ -130,7 +128,6 @@ export class SpdyConnection extends EventEmitter {
 
   private teardown(): void {
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.inflater.close();
     for (const p of this.pendingReplies.values()) p.reject(new Error('SPDY connection closed before the stream was answered'));
     this.pendingReplies.clear();
@@ -144,7 +141,6 @@ export class SpdyConnection extends EventEmitter {
   /** Queues bytes on the socket; returns false when the socket asks the writer to wait for 'drain'. */
   write(frame: Buffer): boolean {
     if (this.closed) return true;
-    this.touch();
     return this.socket.write(frame);
   }
 
@@ -195,23 +191,8 @@ export class SpdyConnection extends EventEmitter {
 
   // --- reading
 
-  private touch(): void {
-    const ms = this.opts.idleTimeoutMs ?? 0;
-    if (ms <= 0 || this.closed) return;
-    if (this.idleTimer) {
-      this.idleTimer.refresh();
-      return;
-    }
-    this.idleTimer = setTimeout(() => {
-      this.emit('idle');
-      this.close();
-    }, ms);
-    this.idleTimer.unref();
-  }
-
   private onBytes(chunk: Buffer): void {
     if (this.closed) return;
-    this.touch();
     let frames: Frame[];
     try {
       frames = this.parser.push(chunk);
