@@ -51,50 +51,54 @@ export class MonitorLauncher {
     if (m.stdin) args.push('--stdin');
     if (m.stdinOnce) args.push('--stdin-once');
     if (m.tty) args.push('--tty');
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.monitorBinary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-      const sync = child.stdio[3] as Readable;
-      let line = '';
-      let stderr = '';
-      let settled = false;
-      const finish = (err: Error | undefined, value?: MonitorStarted): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sync.destroy();
-        child.stderr?.destroy();
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const timer = setTimeout(
-        () => finish(new Error(`container ${m.id}: shoal-monitor sent no report within ${this.createTimeoutS + 10} s`)),
-        (this.createTimeoutS + 10) * 1000,
-      );
-      child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-        if (stderr.length < 8192) stderr += s;
-      });
-      child.once('error', (err) => finish(new Error(`container ${m.id}: running shoal-monitor: ${err.message}`)));
-      sync.setEncoding('utf8');
-      sync.on('data', (s: string) => {
-        line += s;
-        const nl = line.indexOf('\n');
-        if (nl < 0) return;
-        let report: { pid?: number; monitor_pid?: number; error?: string };
-        try {
-          report = JSON.parse(line.slice(0, nl)) as typeof report;
-        } catch {
-          return finish(new Error(`container ${m.id}: shoal-monitor sent an unreadable report: ${line.slice(0, nl)}`));
-        }
-        if (report.error !== undefined) return finish(new Error(`container ${m.id}: ${report.error}`));
-        if (typeof report.pid !== 'number' || typeof report.monitor_pid !== 'number') {
-          return finish(new Error(`container ${m.id}: shoal-monitor report lacks pids: ${line.slice(0, nl)}`));
-        }
-        finish(undefined, { pid: report.pid, monitorPid: report.monitor_pid });
-      });
-      sync.on('end', () => {
-        finish(new Error(`container ${m.id}: shoal-monitor exited without a report${stderr ? `: ${stderr.trim()}` : ''}`));
-      });
-      child.unref();
-    });
+    return spawnMonitor(this.monitorBinary, args, `container ${m.id}`, (this.createTimeoutS + 10) * 1000);
   }
+}
+
+/**
+ * Spawns shoal-monitor (it detaches itself) and waits for its one-line JSON report on fd 3: the
+ * pids, or the error it met. `what` names the operation in every message ("container X", "exec in
+ * container X"). Used for containers and for exec sessions alike.
+ */
+export function spawnMonitor(binary: string, args: string[], what: string, timeoutMs: number): Promise<MonitorStarted> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    const sync = child.stdio[3] as Readable;
+    let line = '';
+    let stderr = '';
+    let settled = false;
+    const finish = (err: Error | undefined, value?: MonitorStarted): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sync.destroy();
+      child.stderr?.destroy();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const timer = setTimeout(() => finish(new Error(`${what}: shoal-monitor sent no report within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      if (stderr.length < 8192) stderr += s;
+    });
+    child.once('error', (err) => finish(new Error(`${what}: running shoal-monitor: ${err.message}`)));
+    sync.setEncoding('utf8');
+    sync.on('data', (s: string) => {
+      line += s;
+      const nl = line.indexOf('\n');
+      if (nl < 0) return;
+      let report: { pid?: number; monitor_pid?: number; error?: string };
+      try {
+        report = JSON.parse(line.slice(0, nl)) as typeof report;
+      } catch {
+        return finish(new Error(`${what}: shoal-monitor sent an unreadable report: ${line.slice(0, nl)}`));
+      }
+      if (report.error !== undefined) return finish(new Error(`${what}: ${report.error}`));
+      if (typeof report.pid !== 'number' || typeof report.monitor_pid !== 'number') {
+        return finish(new Error(`${what}: shoal-monitor report lacks pids: ${line.slice(0, nl)}`));
+      }
+      finish(undefined, { pid: report.pid, monitorPid: report.monitor_pid });
+    });
+    sync.on('end', () => finish(new Error(`${what}: shoal-monitor exited without a report${stderr ? `: ${stderr.trim()}` : ''}`)));
+    child.unref();
+  });
 }

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { failedPrecondition } from '../../errors';
 import type { ExecRequest } from '../../gen/runtime/v1/api';
 import type { ContainerManager } from '../../container/manager';
@@ -10,6 +8,7 @@ import { killTree } from '../../container/process_tree';
 import type { RemoteSession } from '../session';
 import { MonitorSession } from '../monitor_session';
 import { bridge } from './bridge';
+import { spawnMonitor, type MonitorStarted } from '../../container/monitor_launcher';
 
 /** A unix socket path holds 107 bytes; with a terminal the monitor adds ".cons" beside it. */
 const MAX_TTY_SOCKET_PATH = 101;
@@ -38,7 +37,7 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
   const socket = join(layout.socketsDir, `x${tag}.sock`);
   if (socket.length > MAX_TTY_SOCKET_PATH) throw new Error(`exec socket path ${socket} is too long for a unix socket`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let started: Started | undefined;
+  let started: MonitorStarted | undefined;
   // The command and its monitor go when the session is over without an exit (client gone).
   const abandon = (): void => {
     if (!started) return;
@@ -65,7 +64,7 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
     ];
     if (req.stdin) args.push('--stdin', '--stdin-once');
     if (req.tty) args.push('--tty');
-    started = await startMonitor(deps.monitorBinary, args, id);
+    started = await spawnMonitor(deps.monitorBinary, args, `exec in container ${id}`, START_TIMEOUT_MS);
     if (session.signal.aborted) {
       abandon();
       return 137;
@@ -95,51 +94,3 @@ function execProcess(configFile: string, req: ExecRequest): Record<string, unkno
   return { ...base, args: req.cmd, env, terminal: req.tty };
 }
 
-interface Started {
-  pid: number;
-  monitorPid: number;
-}
-
-/** Spawns the monitor (it detaches itself) and waits for its one-line report: the pids. */
-function startMonitor(binary: string, args: string[], id: string): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-    const sync = child.stdio[3] as Readable;
-    let line = '';
-    let stderr = '';
-    let settled = false;
-    const finish = (err: Error | undefined, pids?: Started): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sync.destroy();
-      child.stderr?.destroy();
-      if (err) reject(err);
-      else resolve(pids!);
-    };
-    const timer = setTimeout(() => finish(new Error(`exec in container ${id}: the monitor sent no report within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      if (stderr.length < 8192) stderr += s;
-    });
-    child.once('error', (err) => finish(new Error(`exec in container ${id}: running shoal-monitor: ${err.message}`)));
-    sync.setEncoding('utf8');
-    sync.on('data', (s: string) => {
-      line += s;
-      const nl = line.indexOf('\n');
-      if (nl < 0) return;
-      let report: { pid?: number; monitor_pid?: number; error?: string };
-      try {
-        report = JSON.parse(line.slice(0, nl)) as typeof report;
-      } catch {
-        return finish(new Error(`exec in container ${id}: unreadable monitor report: ${line.slice(0, nl)}`));
-      }
-      if (report.error !== undefined) return finish(new Error(report.error));
-      if (typeof report.pid !== 'number' || typeof report.monitor_pid !== 'number') {
-        return finish(new Error(`exec in container ${id}: monitor report lacks pids: ${line.slice(0, nl)}`));
-      }
-      finish(undefined, { pid: report.pid, monitorPid: report.monitor_pid });
-    });
-    sync.on('end', () => finish(new Error(`exec in container ${id}: the monitor exited without a report${stderr ? `: ${stderr.trim()}` : ''}`)));
-    child.unref();
-  });
-}
