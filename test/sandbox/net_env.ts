@@ -173,3 +173,13 @@ export function podConfig(overrides: Record<string, unknown> = {}, nsOptions: Re
   };
   return { ...base, ...overrides };
 }
+
+/** afterAll's first step: every pod the daemon still has is removed through the API (best effort). */
+export async function removeAllPods(daemon: TestDaemon | undefined): Promise<void> {
+  try {
+    const { items } = await daemon!.client.runtime('ListPodSandbox', {});
+    for (const p of items as Array<{ id: string }>) await daemon!.client.runtime('RemovePodSandbox', { pod_sandbox_id: p.id }).catch(() => undefined);
+  } catch {
+    /* daemon gone: cleanup() below takes what is left */
+  }
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startDaemon, waitFor, type TestDaemon } from '../helpers/daemon';
 import { killProcessesMentioning } from '../helpers/cleanup';
 import { readCgroupLayout } from '../../src/cgroup/layout';
-import { testNetwork, podConfig, inPod, podLeaks, NO_LEAKS, type TestNetwork } from './net_env';
+import { testNetwork, podConfig, inPod, podLeaks, NO_LEAKS, type TestNetwork, removeAllPods } from './net_env';
 
 let daemon: TestDaemon;
 let net: TestNetwork;
@@ -41,12 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  try {
-    const { items } = await daemon.client.runtime('ListPodSandbox', {});
-    for (const p of items as Array<{ id: string }>) await daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: p.id }).catch(() => undefined);
-  } catch {
-    /* daemon gone */
-  }
+  await removeAllPods(daemon);
   await daemon?.cleanup();
   net?.destroy();
 });

@@ -1,5 +1,5 @@
 import { startDaemon, waitFor, type TestDaemon } from '../helpers/daemon';
-import { testNetwork, isLeakFree, podConfig, podLeaks, NO_LEAKS, type TestNetwork } from './net_env';
+import { testNetwork, isLeakFree, podConfig, podLeaks, NO_LEAKS, type TestNetwork, removeAllPods } from './net_env';
 
 let daemon: TestDaemon;
 let net: TestNetwork;
@@ -11,12 +11,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  try {
-    const { items } = await daemon.client.runtime('ListPodSandbox', {});
-    for (const p of items as Array<{ id: string }>) await daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: p.id }).catch(() => undefined);
-  } catch {
-    /* daemon gone */
-  }
+  await removeAllPods(daemon);
   await daemon?.cleanup();
   net?.destroy();
 });
