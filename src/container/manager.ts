@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   ContainerEventType,
   LinuxContainerResources,
@@ -15,6 +15,7 @@ import { CriError, errorText, failedPrecondition, internal, invalidArgument, not
 import type { Logger } from '../log';
 import { KeyedLock } from '../util/keyed_lock';
 import { cgroupUpdate } from '../native/libshoal';
+import { ContainerMetrics } from './metrics';
 import { ContainerEvents, type Subscription } from './events';
 import { ExitWatcher, readExitFile, type ExitFile } from './exit_watcher';
 import { ContainerLayout } from './layout';
@@ -83,6 +84,7 @@ export class ContainerManager {
   private readonly launcher: MonitorLauncher;
   private readonly watcher: ExitWatcher;
   private readonly exitWaiters = new ExitWaiters((id) => this.readExit(id));
+  private readonly metrics: ContainerMetrics;
 
   private constructor(private readonly deps: ContainerManagerDeps) {
     this.layout = new ContainerLayout(deps.root, deps.runDir);
@@ -91,20 +93,7 @@ export class ContainerManager {
     this.launcher = new MonitorLauncher(deps.monitorBinary, deps.runtimeBinary, this.layout.runtimeRoot);
     this.events = new ContainerEvents(deps.registry);
     this.watcher = new ExitWatcher(this.layout.exitsDir, (id) => this.layout.exitFile(id), (id, exit) => this.onExitFile(id, exit));
-    if (deps.registry) {
-      const entries = this.entries;
-      new Gauge({
-        name: 'shoal_containers',
-        help: 'Containers known to the daemon, by phase.',
-        labelNames: ['phase'],
-        registers: [deps.registry],
-        collect() {
-          const counts: Record<string, number> = { creating: 0, created: 0, running: 0, exited: 0, removing: 0 };
-          for (const e of entries.values()) counts[e.record.phase]++;
-          for (const [phase, n] of Object.entries(counts)) this.set({ phase }, n);
-        },
-      });
-    }
+    this.metrics = new ContainerMetrics(deps.registry, () => [...this.entries.values()].map((e) => e.record), monitorAlive);
   }
 
   static async open(deps: ContainerManagerDeps): Promise<ContainerManager> {
@@ -378,6 +367,7 @@ export class ContainerManager {
       reason: exitReason(exit.exitCode, exit.oomKilled),
       message,
     };
+    if (exit.oomKilled) this.metrics.oomKilled();
     await this.store.write(r);
     this.publish(e, ContainerEventType.CONTAINER_STOPPED_EVENT);
   }
@@ -466,15 +456,17 @@ export class ContainerManager {
     const e = this.entry(id);
     if (cmd.length === 0) throw invalidArgument('ExecSync: cmd is empty');
     if (e.record.phase !== 'running') throw failedPrecondition(`container ${e.record.id} is not running (${e.record.phase}): cannot exec in it`);
-    return execSync({
-      runtimeBinary: this.deps.runtimeBinary,
-      runtimeRoot: this.layout.runtimeRoot,
-      containerId: e.record.id,
-      cmd,
-      timeoutMs: timeoutS * 1000,
-      scratchDir: this.layout.runFiles(e.record.id),
-      signal,
-    });
+    return this.metrics.timeExecSync(() =>
+      execSync({
+        runtimeBinary: this.deps.runtimeBinary,
+        runtimeRoot: this.layout.runtimeRoot,
+        containerId: e.record.id,
+        cmd,
+        timeoutMs: timeoutS * 1000,
+        scratchDir: this.layout.runFiles(e.record.id),
+        signal,
+      }),
+    );
   }
 
   // ---- events ----

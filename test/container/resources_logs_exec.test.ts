@@ -178,3 +178,15 @@ test('stop signal from the image STOPSIGNAL and from the config', async () => {
   await env.daemon.client.runtime('RemoveContainer', { container_id: a });
   await env.daemon.client.runtime('RemoveContainer', { container_id: b });
 });
+
+test('/metrics counts OOM kills, ExecSync durations by result and live monitors', async () => {
+  // The tests above in this file made an OOM kill, successful ExecSyncs and a timed-out one.
+  const { id } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
+  const text = await (await fetch(`http://${env.daemon.metricsAddress}/metrics`)).text();
+  const value = (series: string): number => Number(/ (\S+)$/.exec(text.split('\n').find((l) => l.startsWith(series)) ?? ' 0')![1]);
+  expect(value('shoal_container_oom_kills_total')).toBeGreaterThanOrEqual(1);
+  expect(value('shoal_exec_sync_duration_seconds_count{result="ok"}')).toBeGreaterThanOrEqual(1);
+  expect(value('shoal_exec_sync_duration_seconds_count{result="timeout"}')).toBeGreaterThanOrEqual(1);
+  expect(value('shoal_monitors')).toBeGreaterThanOrEqual(1);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
