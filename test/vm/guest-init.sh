@@ -73,10 +73,19 @@ mount -t mqueue mqueue /newroot/dev/mqueue
 # stays reachable at /vm-jest-cache so the guest does not pay for transpiling again.
 mkdir -p /newroot/vm-jest-cache
 [ -d /newroot/tmp/jest_0 ] && mount --bind /newroot/tmp/jest_0 /newroot/vm-jest-cache
+# The repository may live below one of those places (a CI clone in /tmp): hold it aside and put it
+# back on top of the tmpfs.
+repo=$(cat /newroot/vm-results/repo 2>/dev/null)
+if [ -n "$repo" ] && [ -d "/newroot$repo" ]; then
+  mkdir -p /repo-aside && mount --bind "/newroot$repo" /repo-aside || give_up "cannot hold the repository $repo aside"
+fi
 for d in /tmp /run /var/lib/shoal /var/lib/cni; do
   mkdir -p "/newroot$d"
   mount -t tmpfs -o mode=0755 tmpfs "/newroot$d"
 done
+if [ -d /repo-aside ] && [ ! -e "/newroot$repo/Makefile" ]; then
+  mkdir -p "/newroot$repo" && mount --bind /repo-aside "/newroot$repo" || give_up "cannot put the repository $repo back"
+fi
 chmod 1777 /newroot/tmp
 ip link set lo up
 

@@ -47,6 +47,8 @@ rm -f "$out/status" "$out/console.log"
   printf '%q ' "$@"; echo
   echo 'echo $? >/vm-results/status'
 } >"$out/job.sh"
+# The guest keeps the repository visible even where it puts a tmpfs (a CI clone under /tmp).
+printf '%s\n' "$REPO" >"$out/repo"
 
 # 2 vCPUs on the host's 2 cores (multi-threaded TCG); memory enough for jest workers, the daemon
 # and the tmpfs that holds every write.
