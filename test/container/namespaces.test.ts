@@ -51,6 +51,18 @@ test('containers join the pod network, ipc and uts namespaces; own mount and pid
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
 });
 
+test('a host-network pod sees the host: its container is in the host netns and lists the host interfaces', async () => {
+  const pod = await runPod(env.daemon, {}, { network: 'NODE', ipc: 'POD', pid: 'CONTAINER' });
+  const r = await runToExit(env, pod, { command: ['/bin/sh', '-c', 'readlink /proc/self/ns/net; cat /proc/net/dev'] });
+  const [netns, ...dev] = logLines(r.log, 'stdout');
+  expect(netns).toBe(nsId('/proc/self/ns/net'));
+  const names = (lines: string[]): string[] => lines.filter((l) => l.includes(':')).map((l) => l.split(':')[0].trim()).sort();
+  const hostNames = names(readFileSync('/proc/net/dev', 'utf8').split('\n'));
+  expect(names(dev)).toEqual(expect.arrayContaining(hostNames.filter((n) => n === 'lo' || n === 'eth0')));
+  expect(names(dev).length).toBeGreaterThan(1);
+  await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
+});
+
 test('pid namespace modes: POD shares the pod init namespace, NODE the host one, TARGET another container', async () => {
   const pod = await runPod(env.daemon, {}, { network: 'NODE', ipc: 'POD', pid: 'POD' });
   const podNs = (await podInfo(pod.id)).namespaces;
