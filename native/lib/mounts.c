@@ -331,14 +331,51 @@ static int do_mount(struct fs_ctx *c, json_t *m, size_t idx, struct sh_err *e) {
   return after_mount(c->rootfd, dest, &o, bind, e);
 }
 
+/* The mount point of the mount that holds `path` (the longest mount point prefixing it). */
+static int containing_mount(const char *path, char *out, size_t outlen, struct sh_err *e) {
+  char *info = sh_read_file("/proc/self/mountinfo", NULL, e);
+  if (!info) return -1;
+  size_t best = 0;
+  out[0] = 0;
+  for (char *save = NULL, *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char mnt[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1) continue;
+    sh_unescape_mountinfo(mnt);
+    size_t n = strlen(mnt);
+    int prefixes = !strcmp(mnt, "/") || (!strncmp(path, mnt, n) && (path[n] == '/' || path[n] == 0));
+    if (prefixes && n >= best && n < outlen) {
+      best = n;
+      memcpy(out, mnt, n + 1);
+    }
+  }
+  free(info);
+  if (!out[0]) return sh_errf(e, "mount: no mount holds %s", path);
+  return 0;
+}
+
 int fs_prepare_root(struct fs_ctx *c, struct sh_err *e) {
   const char *prop = json_string_value(json_object_get(json_object_get(c->spec, "linux"), "rootfsPropagation"));
+  int keep_shared = prop && (!strcmp(prop, "shared") || !strcmp(prop, "rshared"));
   unsigned long initial = MS_SLAVE | MS_REC;
   if (prop && (!strcmp(prop, "private") || !strcmp(prop, "rprivate"))) initial = MS_PRIVATE | MS_REC;
-  if (c->new_mntns && mount(NULL, "/", NULL, initial, NULL) < 0) return sh_errno(e, errno, "mount: make / %s", initial & MS_PRIVATE ? "rprivate" : "rslave");
+  if (c->new_mntns && keep_shared) {
+    /* Bidirectional mounts must stay in the host's peer groups, so the tree keeps the host's
+     * propagation; only what pivot_root refuses to find shared is made private: the old root and
+     * the mount holding the rootfs (the bind below then copies a private mount). The old root is
+     * made rslave before it is detached, so nothing unmounted there reaches the host. */
+    char holder[4096];
+    if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0) return sh_errno(e, errno, "mount: make / private (rootfsPropagation %s)", prop);
+    if (containing_mount(c->rootfs, holder, sizeof holder, e) < 0) return -1;
+    if (mount(NULL, holder, NULL, MS_PRIVATE, NULL) < 0)
+      return sh_errno(e, errno, "mount: make %s (holding the rootfs) private", holder);
+  } else if (c->new_mntns && mount(NULL, "/", NULL, initial, NULL) < 0) {
+    return sh_errno(e, errno, "mount: make / %s", initial & MS_PRIVATE ? "rprivate" : "rslave");
+  }
   /* The rootfs must be a mount point of its own for pivot_root. */
   if (c->new_mntns && mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return sh_errno(e, errno, "mount: bind rootfs %s onto itself", c->rootfs);
+  if (c->new_mntns && keep_shared && mount(NULL, c->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+    return sh_errno(e, errno, "mount: make the rootfs bind %s private", c->rootfs);
   c->rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (c->rootfd < 0) return sh_errno(e, errno, "open rootfs %s", c->rootfs);
   return 0;

@@ -18,9 +18,25 @@ int fs_pivot_root(struct fs_ctx *c, struct sh_err *e) {
     if (chdir("/") < 0) return sh_errno(e, errno, "chdir / after chroot");
     return 0;
   }
-  if (fchdir(c->rootfd) < 0) return sh_errno(e, errno, "chdir %s", c->rootfs);
-  /* pivot_root(".", "."): the old root ends up stacked on "/", then is detached. */
-  if (syscall(SYS_pivot_root, ".", ".") < 0) return sh_errno(e, errno, "pivot_root %s", c->rootfs);
+  /* pivot_root(".", "."): the old root ends up stacked on "/", then is detached. Before detaching,
+   * the old root's tree is made rslave so no unmount reaches the host; that must be done from a
+   * directory of the old root itself: "." in the new root names the new root's tree (mount(2)
+   * does not climb onto a mount stacked on the working directory), which would turn bidirectional
+   * mounts into slaves. */
+  int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (oldroot < 0) return sh_errno(e, errno, "open the old root");
+  if (fchdir(c->rootfd) < 0) {
+    close(oldroot);
+    return sh_errno(e, errno, "chdir %s", c->rootfs);
+  }
+  if (syscall(SYS_pivot_root, ".", ".") < 0) {
+    close(oldroot);
+    return sh_errno(e, errno, "pivot_root %s", c->rootfs);
+  }
+  int r = fchdir(oldroot);
+  int err = errno;
+  close(oldroot);
+  if (r < 0) return sh_errno(e, err, "pivot_root: chdir into the old root");
   if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) return sh_errno(e, errno, "pivot_root: make old root rslave");
   if (umount2(".", MNT_DETACH) < 0) return sh_errno(e, errno, "pivot_root: detach old root");
   if (chdir("/") < 0) return sh_errno(e, errno, "chdir / after pivot_root");

@@ -170,6 +170,33 @@ test('mount propagation: host-to-container sees mounts the host makes later', as
   }
 });
 
+test('mount propagation: bidirectional mounts made in the container reach the host', async () => {
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const shared = join(tmp, 'bidir');
+  fs.mkdirSync(shared, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', 'shoal-bidir', shared]);
+  execFileSync('mount', ['--make-shared', shared]);
+  try {
+    const id = await createContainer(env, pod, {
+      command: ['/bin/sh', '-c', 'sleep 1000'],
+      mounts: [{ container_path: '/both', host_path: shared, propagation: 'PROPAGATION_BIDIRECTIONAL' }],
+      linux: { security_context: { privileged: true } },
+    });
+    await env.daemon.client.runtime('StartContainer', { container_id: id });
+    const made = await env.daemon.client.runtime('ExecSync', {
+      container_id: id,
+      cmd: ['/bin/sh', '-c', 'mkdir -p /both/fromctr && mount -t tmpfs shoal-bidir-c /both/fromctr && echo ctr > /both/fromctr/mark'],
+      timeout: '10',
+    });
+    expect(made.exit_code).toBe(0);
+    expect(fs.readFileSync(join(shared, 'fromctr', 'mark'), 'utf8')).toBe('ctr\n');
+    await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+  } finally {
+    spawnSyncQuiet('umount', ['-R', '-l', shared]);
+  }
+});
+
 function spawnSyncQuiet(cmd: string, args: string[]): void {
   require('node:child_process').spawnSync(cmd, args, { stdio: 'ignore' });
 }
