@@ -179,9 +179,14 @@ test('stop signal from the image STOPSIGNAL and from the config', async () => {
   await env.daemon.client.runtime('RemoveContainer', { container_id: b });
 });
 
-test('/metrics counts OOM kills, ExecSync durations by result and live monitors', async () => {
-  // The tests above in this file made an OOM kill, successful ExecSyncs and a timed-out one.
+test('/metrics: out-of-memory kills, ExecSync durations by result and live monitors', async () => {
+  const limit = String(16 << 20);
+  const oom = await runToExit(env, pod, { command: ['/bin/sh', '-c', 'tail /dev/zero'], linux: res({ memory_limit_in_bytes: limit, memory_swap_limit_in_bytes: limit }) });
+  expect(oom.status.reason).toBe('OOMKilled');
+  await env.daemon.client.runtime('RemoveContainer', { container_id: oom.id });
   const { id } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
+  await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'true'], timeout: '10' });
+  await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 5'], timeout: '1' }).catch(() => undefined);
   const text = await (await fetch(`http://${env.daemon.metricsAddress}/metrics`)).text();
   const value = (series: string): number => Number(/ (\S+)$/.exec(text.split('\n').find((l) => l.startsWith(series)) ?? ' 0')![1]);
   expect(value('shoal_container_oom_kills_total')).toBeGreaterThanOrEqual(1);
