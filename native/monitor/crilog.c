@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "monutil.h"
+#include "util.h"
 
 /* "2006-01-02T15:04:05.000000000Z stdout P " is 40 bytes. */
 #define HEADER_MAX 48
@@ -50,7 +51,7 @@ int crilog_open(const char *path, char *err, size_t errlen) {
 
 static void flush_out(void) {
   if (lg.out_len == 0) return;
-  if (mon_write_all(lg.fd, lg.out, lg.out_len) < 0) {
+  if (sh_write_all(lg.fd, lg.out, lg.out_len) < 0) {
     /* Nothing to report to: count the loss and keep the container running. */
     lg.lost++;
   }

@@ -24,6 +24,7 @@
 #include "runtime.h"
 #include "stdio.h"
 #include "monutil.h"
+#include "util.h"
 
 #define ERRLEN 1024
 /* How long clients may take to read the tail of the output once the container has exited. */
@@ -70,7 +71,7 @@ static void fail(const char *fmt, ...) {
   n = mon_json_escape(line, n, sizeof line - 4, msg, strlen(msg));
   memcpy(line + n, "\"}\n", 4);
   n += 3;
-  if (sync_fd >= 0) (void)!mon_write_all(sync_fd, line, n);
+  if (sync_fd >= 0) (void)!sh_write_all(sync_fd, line, n);
   dprintf(STDERR_FILENO, "shoal-monitor: %s\n", msg);
   stdio_close_console(&sio);
   attach_shutdown();
@@ -264,7 +265,7 @@ static void report_started(void) {
   char line[96];
   int n = snprintf(line, sizeof line, "{\"pid\":%d,\"monitor_pid\":%d}\n", (int)container_pid, (int)monitor_pid);
   /* The daemon may be gone already; it finds the monitor again through the attach socket. */
-  (void)!mon_write_all(sync_fd, line, (size_t)n);
+  (void)!sh_write_all(sync_fd, line, (size_t)n);
   close(sync_fd);
   sync_fd = -1;
 }

@@ -1,4 +1,5 @@
 #include "monutil.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,20 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-int mon_write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 static size_t put(char *out, size_t len, size_t cap, const char *s, size_t n) {
   if (len + n >= cap) return len;
@@ -97,7 +84,7 @@ int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t
     snprintf(err, errlen, "writing %s: open: %s", tmp, strerror(errno));
     return -1;
   }
-  if (mon_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (sh_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
     snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
     close(fd);
     unlink(tmp);

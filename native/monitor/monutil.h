@@ -5,7 +5,6 @@
 #include <sys/types.h>
 
 /* write(2) until all of buf is written or an error other than EINTR; returns 0 or -1 (errno set). */
-int mon_write_all(int fd, const void *buf, size_t len);
 /* Appends s to out as a JSON string body (no quotes), escaping as RFC 8259 requires; invalid
  * UTF-8 bytes are replaced with U+FFFD. Returns the new length (truncates at cap). */
 size_t mon_json_escape(char *out, size_t len, size_t cap, const char *s, size_t slen);

@@ -1,3 +1,4 @@
+import type { ContainerConfig as ImageContainerConfig } from '../../image/manifest';
 import type { ContainerConfig, PodSandboxConfig } from '../../gen/runtime/v1/api';
 import type { ResolvedUser } from './user';
 
@@ -27,15 +28,8 @@ export interface PodView {
   ready: boolean;
 }
 
-/** The image's runtime defaults (OCI image config `config` object). */
-export interface ImageDefaults {
-  User?: string;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  WorkingDir?: string;
-  StopSignal?: string;
-}
+/** The image's runtime defaults (OCI image config `config` object) that a container spec uses. */
+export type ImageDefaults = Pick<ImageContainerConfig, 'User' | 'Env' | 'Entrypoint' | 'Cmd' | 'WorkingDir' | 'StopSignal'>;
 
 /** Host facts spec generation depends on; gathered once at start-up (host_facts.ts). */
 export interface HostFacts {
