@@ -359,6 +359,14 @@ void attach_finish(const char *exit_json, size_t len) {
   }
 }
 
+bool attach_output_congested(void) {
+  for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) {
+    const struct client *c = at.c[i];
+    if (c != NULL && c->attached && !c->closing && c->out_len + ATTACH_READ_ROOM > ATTACH_QUEUE_MAX) return true;
+  }
+  return false;
+}
+
 bool attach_has_pending(void) {
   for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) {
     if (at.c[i] != NULL) return true;

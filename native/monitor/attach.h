@@ -11,6 +11,8 @@
 
 /* Bytes of output queued for one client before further output frames to it are dropped. */
 #define ATTACH_QUEUE_MAX (256 * 1024)
+/* Room one read of container output (and its frame header) needs in a client's queue. */
+#define ATTACH_READ_ROOM (32768 + 16)
 #define ATTACH_MAX_CLIENTS 64
 
 struct attach_hooks {
@@ -43,6 +45,9 @@ void attach_stdin_ready(void);
 void attach_finish(const char *exit_json, size_t len);
 /* True while some client still has queued frames. */
 bool attach_has_pending(void);
+/* Whether an attached client's queue lacks room for one more read of output: an exec session's
+ * output is then left in the pipe (the writer waits) instead of being dropped. */
+bool attach_output_congested(void);
 /* Closes every client and the listener (unlinking its path if still bound). */
 void attach_shutdown(void);
 #endif

@@ -29,6 +29,8 @@
 #define ERRLEN 1024
 /* How long clients may take to read the tail of the output once the container has exited. */
 #define EXIT_FLUSH_MS 5000
+/* How long an exited exec's remaining output may wait for a slow client. */
+#define EXEC_DRAIN_MS 30000
 /* Exec mode without a log: how long an exited process's output waits for its first client. */
 #define EXEC_ATTACH_WAIT_MS 60000
 /* Runtime output kept for the error report when create fails. */
@@ -47,6 +49,10 @@ static bool master_eof;
 /* Exec mode without a log: output stays in the pipe (or pty) until the first client attaches, so
  * the session's client sees it from the first byte. */
 static bool output_gated;
+/* An exec session has one reader, the client that runs it: its output waits for that client
+ * rather than being dropped when the client is slow (a container's attach clients may lose
+ * output; the CRI log keeps it). */
+static bool hold_output_for_client;
 
 /* Children reaped before the container's pid was known (it can be killed before create returns). */
 static struct {
@@ -274,6 +280,7 @@ static void report_started(void) {
 static bool pump(int fd, int ev_type, enum crilog_stream s) {
   static char buf[32768];
   for (int rounds = 0; rounds < 8; rounds++) {
+    if (hold_output_for_client && attach_output_congested()) return true;
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
       crilog_feed(s, buf, (size_t)n);
@@ -293,8 +300,22 @@ static void close_fd(int *fd) {
 
 /* Everything the container wrote before it exited, without waiting for writers that outlive it
  * (a process that kept the pipe in a shared PID namespace). */
+/* Serves the attach clients until none is congested or the deadline passes. */
+static void wait_for_clients(long long deadline_ns) {
+  while (hold_output_for_client && attach_output_congested() && mon_now_ns() < deadline_ns) {
+    struct pollfd pfd[ATTACH_MAX_CLIENTS];
+    size_t n = attach_pollfds(pfd, ATTACH_MAX_CLIENTS, false);
+    int r = poll(pfd, (nfds_t)n, 100);
+    if (r < 0 && errno != EINTR) break;
+    if (r > 0) attach_handle(pfd, n);
+  }
+}
+
 static void drain_output(void) {
-  for (int i = 0; i < 1024; i++) {
+  long long deadline = mon_now_ns() + EXEC_DRAIN_MS * 1000000LL;
+  for (int i = 0; i < 65536; i++) {
+    wait_for_clients(deadline);
+    if (hold_output_for_client && attach_output_congested()) break; /* the client stopped reading */
     bool more = false;
     int avail;
     if (sio.out_r >= 0 && ioctl(sio.out_r, FIONREAD, &avail) == 0 && avail > 0) more = pump(sio.out_r, EV_STDOUT, CRILOG_STDOUT) || more;
@@ -331,7 +352,7 @@ static void serve_until_exit(void) {
       if (now >= attach_deadline) break;
       timeout = (int)((attach_deadline - now) / 1000000) + 1;
     }
-    bool read_output = !output_gated && !container_exited;
+    bool read_output = !output_gated && !container_exited && !(hold_output_for_client && attach_output_congested());
     int n = 0;
     int i_sig = n;
     pfd[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
@@ -431,6 +452,7 @@ int main(int argc, char **argv) {
   static struct oom_probe oom;
   oom_probe_init(&oom, opt.cgroup_path, opt.bundle);
   output_gated = opt.exec_process != NULL && opt.log_path == NULL;
+  hold_output_for_client = opt.exec_process != NULL;
   report_started();
   check_early_exit();
   serve_until_exit();
