@@ -35,7 +35,8 @@ export function testNetwork(secondOctet: number, dir: string): TestNetwork {
   const name = `shoaltest-${rand}`;
   const bridge = `shb${rand}`;
   const subnet = `10.${secondOctet}.${randomBytes(1)[0]}.0/24`;
-  const subnet6 = `fd${randomBytes(1).toString('hex')}:${rand.slice(0, 4)}:${secondOctet}::/64`;
+  // No group may start with 0: addresses come back with leading zeros dropped.
+  const subnet6 = `fd${randomBytes(1).toString('hex')}:1${rand.slice(0, 3)}:${secondOctet}::/64`;
   const ipamDir = join(dir, 'ipam');
   const conflist = (extraPlugins: object[] = [], opts: ConflistOptions = {}): string =>
     JSON.stringify({
