@@ -12,16 +12,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { tarOf } from '../test/helpers/test_images';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, conflist, pauseImageArchive, pct, waitForSocket } from './peer_setup';
 import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
 import { NamespacePinner, unpinNamespaces } from '../src/sandbox/namespaces';
 import { ensurePrivateMount } from '../src/sandbox/mounts';
 
-const REPO = process.env.SHOAL_REPO ?? process.cwd();
 const args = process.argv.slice(2);
 const PODS = Number(args[args.indexOf('--pods') + 1] ?? '') || 50;
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
@@ -41,75 +40,8 @@ function criCall(socket: string): { call: Call; close: () => void } {
   return { call, close: () => client.close() };
 }
 
-async function waitForSocket(path: string, child: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(path)) {
-    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}) before serving`);
-    if (Date.now() > deadline) throw new Error(`${what} did not create ${path}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 200));
-}
 
-function conflist(dir: string, tag: string, octet: number): string {
-  return JSON.stringify({
-    cniVersion: '1.0.0',
-    name: `shoalbench-${tag}`,
-    plugins: [
-      {
-        type: 'bridge',
-        bridge: `shbb${tag}`,
-        isGateway: true,
-        ipMasq: true,
-        hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: `10.250.${octet}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  });
-}
 
-/** An OCI image archive whose only file is /pause = shoal-init (static; sleeps as PID 1, reaps). */
-async function pauseImageArchive(path: string, name: string): Promise<void> {
-  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-  const layer = await tarOf([{ name: 'pause', content: readFileSync(join(REPO, 'bin/shoal-init')), mode: 0o755 }]);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Entrypoint: ['/pause'] },
-      rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`] },
-    }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(config)}`, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${sha(layer)}`, size: layer.length }],
-    }),
-  );
-  const index = JSON.stringify({
-    schemaVersion: 2,
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: `sha256:${sha(manifest)}`,
-        size: manifest.length,
-        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name },
-        platform: { architecture: 'amd64', os: 'linux' },
-      },
-    ],
-  });
-  const archive = await tarOf([
-    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
-    { name: 'index.json', content: index },
-    { name: 'blobs/', type: 'directory' },
-    { name: 'blobs/sha256/', type: 'directory' },
-    ...[layer, config, manifest].map((b) => ({ name: `blobs/sha256/${sha(b)}`, content: b })),
-  ]);
-  writeFileSync(path, archive);
-}
 
 interface Runtime {
   name: string;
@@ -199,10 +131,6 @@ function podConfig(i: number, cgroupParent: string, tag: string): Message {
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 interface Series {
   run: number[];
@@ -296,7 +224,7 @@ async function main(): Promise<void> {
   const cgroupParent = `/shoal-bench-${tag}`;
   const cniDir = join(base, 'cni');
   mkdirSync(cniDir);
-  writeFileSync(join(cniDir, '10-bench.conflist'), conflist(base, tag, randomBytes(1)[0]!));
+  writeFileSync(join(cniDir, '10-bench.conflist'), conflist(base, tag, randomBytes(1)[0]!, { network: 'shoalbench', bridgePrefix: 'shbb', subnetBase: '10.250' }));
   const results: Record<string, Series> = {};
   let pinning: { koffi: number[]; helper: number[] } | undefined;
   try {
