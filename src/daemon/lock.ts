@@ -1,7 +1,5 @@
 import { closeSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
-import { flock, LOCK_EX, LOCK_NB, lastErrno, syscallError } from '../native/libc';
-
-const EWOULDBLOCK = 11;
+import { tryLockExclusive } from '../native/libc';
 
 /**
  * An exclusive flock on a file, held for the life of the process: the kernel drops it when the
@@ -16,14 +14,17 @@ export class PidLock {
   /** Takes the lock or throws naming the process that holds it. */
   static acquire(path: string, what: string): PidLock {
     const fd = openSync(path, 'a+', 0o600);
-    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-      const errnum = lastErrno();
+    let taken: boolean;
+    try {
+      taken = tryLockExclusive(fd, path);
+    } catch (err) {
       closeSync(fd);
-      if (errnum === EWOULDBLOCK) {
-        const holder = readFileSync(path, 'utf8').trim() || 'unknown';
-        throw new Error(`${what} is in use by another shoald (pid ${holder}); lock file ${path}`);
-      }
-      throw syscallError(`locking ${path}`, errnum);
+      throw err;
+    }
+    if (!taken) {
+      closeSync(fd);
+      const holder = readFileSync(path, 'utf8').trim() || 'unknown';
+      throw new Error(`${what} is in use by another shoald (pid ${holder}); lock file ${path}`);
     }
     ftruncateSync(fd, 0);
     writeSync(fd, `${process.pid}\n`, 0);

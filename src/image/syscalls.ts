@@ -1,31 +1,29 @@
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
+import { libcHandle } from '../native/libc';
 
 /**
  * The few libc calls image handling needs and Node lacks: mknod (overlay whiteouts, device nodes,
- * fifos), lsetxattr/lgetxattr (opaque dirs, archived xattrs; never following a symlink), and flock
- * (the store lock shared with `shoald image import`). Loaded lazily so importing this module costs
- * nothing until a layer is unpacked.
+ * fifos), lsetxattr/lgetxattr (opaque dirs, archived xattrs; never following a symlink), bound on the
+ * daemon's one libc handle when a layer is first unpacked.
  */
 interface Libc {
   mknod: (path: string, mode: number, dev: bigint) => number;
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer, size: number) => number;
   llistxattr: (path: string, list: Buffer, size: number) => number;
-  flock: (fd: number, operation: number) => number;
 }
 
 let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcHandle;
   libc = {
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
     llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
-    flock: lib.func('int flock(int fd, int operation)'),
   };
   return libc;
 }
@@ -89,22 +87,4 @@ export function llistxattr(path: string): string[] {
     .toString('utf8')
     .split('\0')
     .filter((s) => s !== '');
-}
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-
-/** Non-blocking exclusive flock: true when taken, false when another holder has it. */
-export function tryLockExclusive(fd: number, what: string): boolean {
-  const result = load().flock(fd, LOCK_EX | LOCK_NB);
-  if (result === 0) return true;
-  const errno = koffi.errno();
-  const name = ERRNO_NAMES.get(errno);
-  if (name === 'EWOULDBLOCK' || name === 'EAGAIN') return false;
-  throw new SyscallError('flock', name ?? `errno ${errno}`, what);
-}
-
-export function unlock(fd: number, what: string): void {
-  check(load().flock(fd, LOCK_UN), 'flock', what);
 }

@@ -12,12 +12,28 @@ export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 
 export const flock = libc.func('int flock(int fd, int operation)') as (fd: number, op: number) => number;
-const errnoLocation = libc.func('int *__errno_location()') as () => unknown;
 const strerrorRaw = libc.func('const char *strerror(int errnum)') as (errnum: number) => string;
 
-/** errno of the calling thread right after a failed call made through koffi on this thread. */
+/** The handle itself, for parts that bind further calls of their own (image unpack: mknod, xattrs). */
+export const libcHandle = libc;
+
+/** errno as koffi saved it right after the last call made through it on this thread. */
 export function lastErrno(): number {
-  return koffi.decode(errnoLocation(), 'int') as number;
+  return koffi.errno();
+}
+
+const EWOULDBLOCK = 11;
+
+/** Non-blocking exclusive flock: true when taken, false when another holder has it. */
+export function tryLockExclusive(fd: number, what: string): boolean {
+  if (flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const errnum = lastErrno();
+  if (errnum === EWOULDBLOCK) return false;
+  throw syscallError(`locking ${what}`, errnum);
+}
+
+export function unlock(fd: number, what: string): void {
+  if (flock(fd, LOCK_UN) !== 0) throw syscallError(`unlocking ${what}`);
 }
 
 export function strerror(errnum: number): string {

@@ -1,6 +1,6 @@
 import { openSync, closeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tryLockExclusive, unlock } from '../syscalls';
+import { tryLockExclusive, unlock } from '../../native/libc';
 
 /**
  * Serializes store mutations (record commits, tag moves, removals, garbage collection) within the
