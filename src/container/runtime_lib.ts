@@ -1,5 +1,4 @@
-import koffi from 'koffi';
-import { bundledBinary } from '../paths';
+import { libshoalHandle, libshoalMessage } from '../native/libshoal';
 
 /**
  * The runtime operations that need no new process — start (open the exec fifo), kill, delete —
@@ -20,7 +19,7 @@ let lib: RuntimeLib | null | undefined;
 function load(): RuntimeLib | null {
   if (lib !== undefined) return lib;
   try {
-    const so = koffi.load(bundledBinary('libshoal.so'));
+    const so = libshoalHandle();
     lib = {
       start: so.func('int sh_start(const char *root, const char *id, _Out_ uint8_t *err)') as RuntimeLib['start'],
       kill: so.func('int sh_kill(const char *root, const char *id, const char *signal, int all, _Out_ uint8_t *err)') as RuntimeLib['kill'],
@@ -39,8 +38,7 @@ export function runtimeLibAvailable(): boolean {
 
 function check(rc: number, err: Buffer): void {
   if (rc === 0) return;
-  const nul = err.indexOf(0);
-  throw new Error(err.subarray(0, nul < 0 ? err.length : nul).toString('utf8') || 'unknown error');
+  throw new Error(libshoalMessage(err));
 }
 
 export function libStart(root: string, id: string): void {

@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
 import { bundledBinary } from '../paths';
 
 /**
@@ -14,10 +14,23 @@ interface LibShoal {
 }
 
 let lib: LibShoal | undefined;
+let handle: LibraryHandle | undefined;
+
+/** The loaded library, for the parts that bind calls of their own (container/runtime_lib.ts). */
+export function libshoalHandle(): LibraryHandle {
+  handle ??= koffi.load(bundledBinary('libshoal.so'));
+  return handle;
+}
+
+/** The message libshoal left in `err` (NUL-terminated). */
+export function libshoalMessage(err: Buffer): string {
+  const nul = err.indexOf(0);
+  return err.subarray(0, nul < 0 ? err.length : nul).toString('utf8') || 'unknown error';
+}
 
 function load(): LibShoal {
   if (lib) return lib;
-  const so = koffi.load(bundledBinary('libshoal.so'));
+  const so = libshoalHandle();
   lib = {
     apply: so.func('int shoal_cgroup_apply(const char *path, const char *res, int pid, _Out_ uint8_t *err, size_t errlen)') as LibShoal['apply'],
     update: so.func('int shoal_cgroup_update(const char *path, const char *res, _Out_ uint8_t *err, size_t errlen)') as LibShoal['update'],
@@ -31,8 +44,7 @@ const ERR_LEN = 1024;
 
 function check(rc: number, err: Buffer, what: string): void {
   if (rc === 0) return;
-  const nul = err.indexOf(0);
-  throw new Error(`${what}: ${err.subarray(0, nul < 0 ? err.length : nul).toString('utf8') || 'unknown error'}`);
+  throw new Error(`${what}: ${libshoalMessage(err)}`);
 }
 
 /** OCI `linux.resources` as the library reads it. */
