@@ -26,7 +26,7 @@ import { ImageManager } from '../src/image/manager';
 import { closeRegistryConnections } from '../src/image/registry/client';
 import { startRegistry } from '../test/helpers/registry';
 import { buildImage, busyboxEntries, pushImage, tarOf } from '../test/helpers/test_images';
-import { REPO, conflist, pauseImageArchive, pct, waitForSocket } from './peer_setup';
+import { REPO, conflist, pct, startContainerdProcess, waitForSocket } from './peer_setup';
 import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
 
 const args = process.argv.slice(2);
@@ -94,41 +94,7 @@ async function startShoal(dir: string, cniDir: string, cgroupParent: string, reg
 }
 
 async function startContainerd(dir: string, cniDir: string, registryHost: string): Promise<Runtime> {
-  const socket = join(dir, 'containerd.sock');
-  const pause = 'localhost/shoal-bench/pause:1';
-  const config = join(dir, 'containerd.toml');
-  writeFileSync(
-    config,
-    `version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-[grpc]
-  address = "${socket}"
-[ttrpc]
-  address = "${socket}.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${dir}/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${pause}"
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${cniDir}"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registryHost}"]
-    endpoint = ["http://${registryHost}"]
-`,
-  );
-  const child = spawn('containerd', ['--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  await waitForSocket(socket, child, 'containerd');
-  const archive = join(dir, 'pause.tar');
-  await pauseImageArchive(archive, pause);
-  const imp = spawnSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', archive], { encoding: 'utf8' });
-  if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
+  const { socket, child } = await startContainerdProcess(dir, cniDir, registryHost);
   const { runtime, image, close } = criCalls(socket);
   return {
     name: 'containerd',

@@ -2,7 +2,7 @@
  * Set-up the peer benchmarks share: waiting for a daemon's socket, a private CNI network per run,
  * containerd's sandbox ("pause") image made from shoal-init, percentiles.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,4 +84,49 @@ export async function pauseImageArchive(path: string, name: string): Promise<voi
 export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/**
+ * Debian's containerd with a config, root and state of the run's own, the same CNI conf dir as
+ * shoald, and shoal-init imported as its sandbox image; `registryHost` is reached over plain HTTP.
+ */
+export async function startContainerdProcess(dir: string, cniDir: string, registryHost?: string): Promise<{ socket: string; child: ChildProcess }> {
+  const mirror = registryHost
+    ? `  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registryHost}"]\n    endpoint = ["http://${registryHost}"]\n`
+    : '';
+  const socket = join(dir, 'containerd.sock');
+  const pause = 'localhost/shoal-bench/pause:1';
+  const config = join(dir, 'containerd.toml');
+  writeFileSync(
+    config,
+    `version = 2
+root = "${dir}/root"
+state = "${dir}/state"
+[grpc]
+  address = "${socket}"
+[ttrpc]
+  address = "${socket}.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${pause}"
+  # This host refuses negative oom_score_adj (containerd gives sandboxes -998): clamp as kubelet-in-userns setups do.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${cniDir}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+${mirror}`,
+  );
+  const child = spawn('containerd', ['--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitForSocket(socket, child, 'containerd');
+  const archive = join(dir, 'pause.tar');
+  await pauseImageArchive(archive, pause);
+  const imp = spawnSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', archive], { encoding: 'utf8' });
+  if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
+  return { socket, child };
 }

@@ -141,7 +141,7 @@ export class ContainerManager {
   }
 
   list(filter: ContainerFilter | undefined) {
-    return filterEntries([...this.entries.values()], filter).map(toCriContainer);
+    return this.listEntries(filter).map(toCriContainer);
   }
 
   listEntries(filter: ContainerFilter | undefined): ContainerEntry[] {
