@@ -22,13 +22,12 @@ import { imageHandlers } from '../server/image_service';
 import { ContainerManager } from '../container/manager';
 import { readHostFacts } from '../container/host_facts';
 import { containerHandlers } from '../server/container_handlers';
-import { bundledBinary } from '../paths';
+import { bundledBinary, PACKAGE_VERSION } from '../paths';
 import { StreamServer } from '../stream/server';
 import { daemonBackends } from '../stream/backends';
 import { streamHandlers } from '../server/stream_handlers';
 import { RuntimeConfigStore } from './runtime_config_store';
 import { PidLock } from './lock';
-import { PACKAGE_VERSION } from '../paths';
 
 /** How long in-flight calls may run after SIGTERM before they are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -64,6 +63,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   let metricsServer: HttpServer | undefined;
   let streamServer: StreamServer | undefined;
   let streamBackends: ReturnType<typeof daemonBackends> | undefined;
+  const runtimeBinary = config.runtime.runtime_path || bundledBinary('shoal-runtime');
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
@@ -76,7 +76,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       log,
       images,
       pods: sandboxes,
-      runtimeBinary: config.runtime.runtime_path || bundledBinary('shoal-runtime'),
+      runtimeBinary,
       monitorBinary: bundledBinary('shoal-monitor'),
       host: readHostFacts(),
       registry: metrics.registry,
@@ -91,7 +91,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       containers,
       sandboxes,
       monitorBinary: bundledBinary('shoal-monitor'),
-      runtimeBinary: config.runtime.runtime_path || bundledBinary('shoal-runtime'),
+      runtimeBinary,
     });
     streamServer = await StreamServer.start({
       address: config.stream.address,
