@@ -1,5 +1,5 @@
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import { CLONE_NEWNET, setns, syscallError } from '../native/libc';
+import { readFileSync, statSync } from 'node:fs';
+import { inNetworkNamespace } from '../native/netns';
 
 /** Cumulative counters of one network interface, as /proc/net/dev shows them. */
 export interface InterfaceCounters {
@@ -44,8 +44,6 @@ export function parseNetDev(text: string): InterfaceCounters[] {
  * /sys/class/net would show the daemon's own namespace: it is bound to its mount, not to the thread.)
  */
 export class NetnsCounterReader {
-  private ownNetns: number | undefined;
-
   /** `netnsPath`: the pinned namespace file; `pids`: processes believed to be in it. */
   read(netnsPath: string, pids: readonly number[] = []): InterfaceCounters[] | undefined {
     let target: { dev: number; ino: number };
@@ -62,8 +60,7 @@ export class NetnsCounterReader {
   }
 
   close(): void {
-    if (this.ownNetns !== undefined) closeSync(this.ownNetns);
-    this.ownNetns = undefined;
+    /* nothing held: the namespace files are opened per read */
   }
 
   private readViaPid(pid: number, target: { dev: number; ino: number }): InterfaceCounters[] | undefined {
@@ -78,28 +75,10 @@ export class NetnsCounterReader {
   }
 
   private readViaSetns(netnsPath: string): InterfaceCounters[] | undefined {
-    this.ownNetns ??= openSync('/proc/thread-self/ns/net', 'r');
-    let fd: number;
     try {
-      fd = openSync(netnsPath, 'r');
+      return inNetworkNamespace(netnsPath, 'read its interface counters', () => parseNetDev(readFileSync('/proc/thread-self/net/dev', 'latin1')));
     } catch {
       return undefined;
-    }
-    try {
-      if (setns(fd, CLONE_NEWNET) !== 0) throw syscallError(`enter network namespace ${netnsPath} to read its counters`);
-      try {
-        return parseNetDev(readFileSync('/proc/thread-self/net/dev', 'latin1'));
-      } finally {
-        if (setns(this.ownNetns, CLONE_NEWNET) !== 0) {
-          // Staying in a pod's namespace would put every later socket of this thread there.
-          const err = syscallError(`return to the daemon's network namespace after reading ${netnsPath}`);
-          process.nextTick(() => {
-            throw err;
-          });
-        }
-      }
-    } finally {
-      closeSync(fd);
     }
   }
 }

@@ -1,7 +1,7 @@
-import { closeSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { notFound, failedPrecondition } from '../../errors';
-import { CLONE_NEWNET, lastErrno, setns, socket, syscallError } from '../../native/libc';
+import { socket, syscallError } from '../../native/libc';
+import { inNetworkNamespace } from '../../native/netns';
 import type { SandboxManager } from '../../sandbox/manager';
 
 const AF_INET = 2;
@@ -21,14 +21,10 @@ const SOCK_CLOEXEC = 0o2000000;
  * localhost is tried as 127.0.0.1 first and then ::1, as kubelet-era runtimes dial "localhost".
  */
 export class PodDialer {
-  private readonly hostNetns: number;
-
-  constructor(private readonly sandboxes: SandboxManager) {
-    this.hostNetns = openSync('/proc/thread-self/ns/net', 'r');
-  }
+  constructor(private readonly sandboxes: SandboxManager) {}
 
   close(): void {
-    closeSync(this.hostNetns);
+    /* nothing held: the namespace files are opened per connection */
   }
 
   async dial(podSandboxId: string, port: number): Promise<Socket> {
@@ -64,19 +60,10 @@ export class PodDialer {
 
   /** A new TCP socket of `family` in the network namespace at `netnsPath`. */
   private socketIn(netnsPath: string, family: number): number {
-    const target = openSync(netnsPath, 'r');
-    try {
-      if (setns(target, CLONE_NEWNET) !== 0) throw syscallError(`setns into the pod network namespace ${netnsPath}`);
+    return inNetworkNamespace(netnsPath, 'open a port-forward socket', () => {
       const fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      const errnum = lastErrno();
-      if (setns(this.hostNetns, CLONE_NEWNET) !== 0) {
-        // The main thread would stay in the pod's namespace: nothing later could be trusted.
-        throw syscallError('setns back into the host network namespace (the daemon cannot go on)');
-      }
-      if (fd < 0) throw syscallError(`socket in the pod network namespace ${netnsPath}`, errnum);
+      if (fd < 0) throw syscallError(`socket in the pod network namespace ${netnsPath}`);
       return fd;
-    } finally {
-      closeSync(target);
-    }
+    });
   }
 }
