@@ -18,11 +18,10 @@ export function inNetworkNamespace<T>(netnsPath: string, what: string, work: () 
     } finally {
       if (setns(home, CLONE_NEWNET) !== 0) {
         // Staying in a pod's namespace would put every later socket of the daemon there: stop
-        // the process rather than go on wrong (it is restarted and finds its pods again).
-        const err = syscallError(`return to the daemon's network namespace after ${what} in ${netnsPath}`);
-        process.nextTick(() => {
-          throw err;
-        });
+        // the process rather than go on wrong (it is restarted and finds its pods again), as the
+        // sandbox pinner does.
+        process.stderr.write(`shoald: fatal: ${syscallError(`return to the daemon's network namespace after ${what} in ${netnsPath}`).message}\n`);
+        process.exit(70);
       }
     }
   } finally {
