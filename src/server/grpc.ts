@@ -3,6 +3,7 @@ import {
   ServerCredentials,
   status as GrpcCode,
   type ServiceDefinition,
+  type MethodDefinition,
   type UntypedServiceImplementation,
   type ServerUnaryCall,
   type sendUnaryData,
@@ -14,6 +15,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { CallContext, Handlers, StreamHandler, UnaryHandler } from './handler';
 import { codeName, toServiceError } from './status';
 import { unimplemented } from '../errors';
+import { PreEncoded } from './pre_encoded';
 
 export interface CriServerOptions {
   log: Logger;
@@ -49,7 +51,7 @@ export class CriServer {
         ? this.streamCall(serviceName, wireName, handler as AnyStream | undefined)
         : this.unaryCall(serviceName, wireName, handler as AnyUnary | undefined);
     }
-    this.server.addService(definition, impl);
+    this.server.addService(withPreEncodedResponses(definition), impl);
   }
 
   async listen(socketPath: string): Promise<void> {
@@ -155,4 +157,18 @@ export class CriServer {
       );
     };
   }
+}
+
+/** The same service with serializers that pass a PreEncoded response through untouched. */
+function withPreEncodedResponses(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [key, method] of Object.entries(definition)) {
+    const serialize = method.responseSerialize;
+    out[key] = {
+      ...method,
+      responseSerialize: (value: unknown): Buffer =>
+        value instanceof PreEncoded ? Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength) : serialize(value),
+    };
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { handleServerStreamingCall, handleUnaryCall, Metadata } from '@grpc/grpc-js';
+import type { PreEncoded } from './pre_encoded';
 
 /**
  * The shape every RPC implementation has: a decoded request in, a response out (or a thrown
@@ -18,7 +19,8 @@ export interface CallContext {
   drained(): Promise<void>;
 }
 
-export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+/** A handler may answer with bytes it encoded itself (see pre_encoded.ts). */
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res | PreEncoded<Res>>;
 
 /**
  * Server-streaming RPCs push responses with `send`, which returns false when the client is not
