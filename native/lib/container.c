@@ -169,6 +169,7 @@ static int load_spec(struct create_ctx *c, struct sh_err *e) {
   if (cg_path_valid(c->cgroups_path, e) < 0) return -1;
   if (caps_parse(json_object_get(process, "capabilities"), &c->proc.caps, e) < 0) return -1;
   if (seccomp_build(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp, e) < 0) return -1;
+  if (proc_attrs_parse(process, linux_obj, &c->proc.attrs, e) < 0) return -1;
   return 0;
 }
 

@@ -118,6 +118,7 @@ void process_finish(struct proc_ctx *p) {
   }
   if (rlimits_apply(json_object_get(proc, "rlimits"), &e) < 0) child_fail(p->sync_fd, &e);
   if (oom_score_adj_apply(proc, &e) < 0) child_fail(p->sync_fd, &e);
+  if (proc_attrs_apply(&p->attrs, &e) < 0) child_fail(p->sync_fd, &e);
   if (json_object_get(proc, "apparmorProfile")) sh_warn("process.apparmorProfile ignored: AppArmor is not enabled on this host");
   if (json_object_get(proc, "selinuxLabel")) sh_warn("process.selinuxLabel ignored: SELinux is not enabled on this host");
 

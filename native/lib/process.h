@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <seccomp.h>
 
+#include "procattr.h"
 #include "security.h"
 
 struct proc_ctx {
@@ -21,6 +22,7 @@ struct proc_ctx {
   const char *start_hook_state; /* state JSON for startContainer hooks, NULL to skip them */
   struct caps_set caps;
   scmp_filter_ctx seccomp;
+  struct proc_attrs attrs; /* personality, memory policy, I/O priority, scheduler */
 };
 
 /* Never returns: execs the process, or reports the error on sync_fd and _exits. */
