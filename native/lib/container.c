@@ -168,7 +168,9 @@ static int load_spec(struct create_ctx *c, struct sh_err *e) {
   else snprintf(c->cgroups_path, sizeof c->cgroups_path, "/shoal-runtime/%s", c->o->id);
   if (cg_path_valid(c->cgroups_path, e) < 0) return -1;
   if (caps_parse(json_object_get(process, "capabilities"), &c->proc.caps, e) < 0) return -1;
-  if (seccomp_build(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp, e) < 0) return -1;
+  if (seccomp_build(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp, e) < 0 ||
+      seccomp_notify_check(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp_notify, e) < 0)
+    return -1;
   if (proc_attrs_parse(process, linux_obj, &c->proc.attrs, e) < 0) return -1;
   return 0;
 }
@@ -399,6 +401,16 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
     }
     if (k == 'T') {
       c.master = sync_take_fd();
+      continue;
+    }
+    if (k == 'F') {
+      int lfd = sync_take_fd();
+      char *st = hook_state(&c, "creating");
+      int sr = lfd < 0 ? sh_errf(e, "seccomp: no listener fd came with the message")
+                       : seccomp_listener_send(json_object_get(linux_obj, "seccomp"), c.pid, st, lfd, e);
+      free(st);
+      if (lfd >= 0) close(lfd);
+      if (sr < 0 || sync_send(c.sync[0], 'A', NULL, e) < 0) goto fail;
       continue;
     }
     if (k == 'R') break;

@@ -121,6 +121,7 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
   }
   if (caps_parse(json_object_get(x.proc.process, "capabilities"), &x.proc.caps, e) < 0) goto out;
   if (seccomp_build(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp, e) < 0) goto out;
+  if (seccomp_notify_check(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp_notify, e) < 0) goto out;
   if (proc_attrs_parse(x.proc.process, json_object_get(spec, "linux"), &x.proc.attrs, e) < 0) goto out;
   if (open_namespaces(&x, s.pid, e) < 0) goto out;
   if (json_is_true(json_object_get(x.proc.process, "terminal"))) {
@@ -165,8 +166,18 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
   if (sync_send(sync[0], 'G', NULL, e) < 0) goto kill_out;
   char msg[SH_ERRLEN];
   int k, master = -1;
-  while ((k = sync_recv(sync[0], msg, sizeof msg, e)) == 'T' || k == 'R')
+  while ((k = sync_recv(sync[0], msg, sizeof msg, e)) == 'T' || k == 'R' || k == 'F') {
     if (k == 'T') master = sync_take_fd();
+    if (k == 'F') {
+      int lfd = sync_take_fd();
+      char *st = sh_state_json(o->id, s.pid, "running", s.bundle, s.annotations, 0);
+      int sr = lfd < 0 ? sh_errf(e, "seccomp: no listener fd came with the message")
+                       : seccomp_listener_send(json_object_get(json_object_get(spec, "linux"), "seccomp"), pid, st, lfd, e);
+      free(st);
+      if (lfd >= 0) close(lfd);
+      if (sr < 0 || sync_send(sync[0], 'A', NULL, e) < 0) goto kill_out;
+    }
+  }
   if (k == 'E') {
     sh_errf(e, "%s", msg);
     goto kill_out;

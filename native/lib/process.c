@@ -119,6 +119,8 @@ void process_finish(struct proc_ctx *p) {
   if (rlimits_apply(json_object_get(proc, "rlimits"), &e) < 0) child_fail(p->sync_fd, &e);
   if (oom_score_adj_apply(proc, &e) < 0) child_fail(p->sync_fd, &e);
   if (proc_attrs_apply(&p->attrs, &e) < 0) child_fail(p->sync_fd, &e);
+  /* The listener fd must reach the agent while the runtime is still there to send it. */
+  if (p->seccomp_notify && seccomp_load_notify(p, &e) < 0) child_fail(p->sync_fd, &e);
   if (json_object_get(proc, "apparmorProfile")) sh_warn("process.apparmorProfile ignored: AppArmor is not enabled on this host");
   if (json_object_get(proc, "selinuxLabel")) sh_warn("process.selinuxLabel ignored: SELinux is not enabled on this host");
 
@@ -186,7 +188,7 @@ void process_finish(struct proc_ctx *p) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (seccomp_apply(p->seccomp, &e) < 0) child_fail(p->sync_fd, &e);
+  if (!p->seccomp_notify && seccomp_apply(p->seccomp, &e) < 0) child_fail(p->sync_fd, &e);
   if (caps_apply(&p->caps, &e) < 0) child_fail(p->sync_fd, &e);
   char **argv = string_vec(args);
   char **envp = string_vec(json_object_get(proc, "env"));

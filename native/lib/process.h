@@ -22,9 +22,17 @@ struct proc_ctx {
   const char *start_hook_state; /* state JSON for startContainer hooks, NULL to skip them */
   struct caps_set caps;
   scmp_filter_ctx seccomp;
+  int seccomp_notify;    /* the filter has SCMP_ACT_NOTIFY rules: loaded before 'R' (seccomp_notify.c) */
   struct proc_attrs attrs; /* personality, memory policy, I/O priority, scheduler */
 };
 
+/* linux.seccomp's listenerPath/listenerMetadata rules; *uses_notify when a rule is SCMP_ACT_NOTIFY. */
+int seccomp_notify_check(json_t *seccomp, int *uses_notify, struct sh_err *e);
+/* In the process: no_new_privs (if asked), load the filter with a listener, send its fd to the
+ * runtime as an 'F' message and wait for the runtime's 'A'. */
+int seccomp_load_notify(struct proc_ctx *p, struct sh_err *e);
+/* In the runtime: the container process state and the listener fd to linux.seccomp.listenerPath. */
+int seccomp_listener_send(json_t *seccomp, pid_t pid, const char *state_json, int fd, struct sh_err *e);
 /* Never returns: execs the process, or reports the error on sync_fd and _exits. */
 void process_finish(struct proc_ctx *p) __attribute__((noreturn));
 /* Reports an error to the parent over the sync socket and exits. */

@@ -1,0 +1,104 @@
+/* seccomp user notification (SCMP_ACT_NOTIFY): the container process loads its filter with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER before it reports ready and hands the listener fd to the runtime
+ * on the sync socket; the runtime sends it with the container process state to the agent at
+ * linux.seccomp.listenerPath (one connection, one state, then closed) and only then lets the
+ * process go on. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "process.h"
+#include "state.h"
+#include "util.h"
+
+int seccomp_notify_check(json_t *sc, int *uses_notify, struct sh_err *e) {
+  *uses_notify = 0;
+  if (!sc || json_is_null(sc)) return 0;
+  size_t i;
+  json_t *rule;
+  json_array_foreach(json_object_get(sc, "syscalls"), i, rule) {
+    const char *a = json_string_value(json_object_get(rule, "action"));
+    if (a && !strcmp(a, "SCMP_ACT_NOTIFY")) *uses_notify = 1;
+  }
+  json_t *path = json_object_get(sc, "listenerPath");
+  json_t *meta = json_object_get(sc, "listenerMetadata");
+  if (path && !json_is_string(path)) return sh_errf(e, "linux.seccomp.listenerPath: must be a string");
+  if (meta && !json_is_string(meta)) return sh_errf(e, "linux.seccomp.listenerMetadata: must be a string");
+  const char *p = json_string_value(path);
+  if (meta && (!p || !*p)) return sh_errf(e, "linux.seccomp.listenerMetadata: set without linux.seccomp.listenerPath");
+  if (!*uses_notify) return 0;
+  if (!p || !*p) return sh_errf(e, "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
+  if (p[0] != '/') return sh_errf(e, "linux.seccomp.listenerPath: %s is not an absolute path", p);
+  if (strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+    return sh_errf(e, "linux.seccomp.listenerPath: %s is longer than a unix socket path may be", p);
+  return 0;
+}
+
+/* Sends buf on a stream socket, the descriptor with the first part (the spec allows several
+ * sendmsg calls, the fds in the first). */
+static int send_with_fd(int sock, int fd, const char *buf, size_t len, const char *what, struct sh_err *e) {
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0)
+    if (errno != EINTR) return sh_errno(e, errno, "seccomp: send the listener fd to %s", what);
+  for (size_t off = (size_t)n; off < len;) {
+    ssize_t w = send(sock, buf + off, len - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return sh_errno(e, errno, "seccomp: send the container process state to %s", what);
+    off += (size_t)w;
+  }
+  return 0;
+}
+
+int seccomp_load_notify(struct proc_ctx *p, struct sh_err *e) {
+  if (json_is_true(json_object_get(p->process, "noNewPrivileges")) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return sh_errno(e, errno, "prctl PR_SET_NO_NEW_PRIVS");
+  int r = seccomp_load(p->seccomp);
+  if (r < 0) return sh_errno(e, -r, "seccomp: load filter with a notification listener");
+  int fd = seccomp_notify_fd(p->seccomp);
+  if (fd < 0) return sh_errno(e, fd == -1 ? EINVAL : -fd, "seccomp: get the notification listener fd");
+  /* From here on the runtime's own remaining syscalls go through the filter too. */
+  r = send_with_fd(p->sync_fd, fd, "F", 1, "the runtime", e);
+  close(fd);
+  if (r < 0) return -1;
+  if (sync_recv(p->sync_fd, NULL, 0, e) != 'A') return sh_errf(e, "seccomp: the runtime did not pass the listener fd on");
+  return 0;
+}
+
+int seccomp_listener_send(json_t *sc, pid_t pid, const char *state_json, int fd, struct sh_err *e) {
+  const char *path = json_string_value(json_object_get(sc, "listenerPath"));
+  json_error_t je;
+  json_t *state = json_loads(state_json, 0, &je);
+  if (!state) return sh_errf(e, "seccomp: container state: %s", je.text);
+  json_t *cps = json_pack("{s:s,s:[s],s:i,s:o}", "ociVersion", SH_OCI_VERSION, "fds", "seccompFd", "pid", (json_int_t)pid,
+                          "state", state);
+  const char *meta = json_string_value(json_object_get(sc, "listenerMetadata"));
+  if (meta) json_object_set_new(cps, "metadata", json_string(meta));
+  char *txt = json_dumps(cps, JSON_COMPACT);
+  json_decref(cps);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int r = -1;
+  if (sock < 0) {
+    sh_errno(e, errno, "seccomp: socket for linux.seccomp.listenerPath");
+  } else {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) sh_errno(e, errno, "seccomp: connect to linux.seccomp.listenerPath %s", path);
+    else r = send_with_fd(sock, fd, txt, strlen(txt), path, e);
+    close(sock);
+  }
+  free(txt);
+  return r;
+}
