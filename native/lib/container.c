@@ -44,6 +44,7 @@ struct create_ctx {
   pid_t pid;
   int cgroup_made;
   int master; /* pty master relayed by `run` when there is no console socket */
+  struct fs_idmaps idmaps;
 };
 
 int sh_connect_console(const char *path, struct sh_err *e) {
@@ -116,7 +117,7 @@ static void child_main(struct create_ctx *c) {
 
   struct fs_ctx fs = {.rootfs = c->rootfs, .rootfd = -1, .spec = c->spec, .cgroups_path = c->cgroups_path,
                       .layout = &c->layout, .userns = c->ns.new_ns[NS_USER] || c->ns.path[NS_USER][0],
-                      .new_mntns = c->ns.new_ns[NS_MNT]};
+                      .new_mntns = c->ns.new_ns[NS_MNT], .idmaps = &c->idmaps};
   if (fs_prepare_root(&fs, &e) < 0) child_fail(fd, &e);
   if (c->ns.new_ns[NS_MNT]) {
     if (fs_do_mounts(&fs, &e) < 0) child_fail(fd, &e);
@@ -134,6 +135,7 @@ static void child_main(struct create_ctx *c) {
     if (hooks_run(c->spec, "createContainer", st, &e) < 0) child_fail(fd, &e);
     free(st);
   }
+  fs_idmap_release(&c->idmaps);
   if (fs_pivot_root(&fs, &e) < 0) child_fail(fd, &e);
   if (fs_finalize(&fs, &e) < 0) child_fail(fd, &e);
   (void)linux_obj;
@@ -309,6 +311,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   if (cg_plan_resources(&c.layout, 0, json_object_get(linux_obj, "resources"), &plan, e) < 0 ||
       cg_plan_allow_devices(&c.layout, json_object_get(linux_obj, "resources"), json_object_get(linux_obj, "devices"), &plan, e) < 0)
     goto fail;
+  if (fs_idmap_prepare(c.spec, c.ns.new_ns[NS_USER] || c.ns.path[NS_USER][0], &c.idmaps, e) < 0) goto fail;
   if (setup_state_dir(&c, e) < 0) goto fail;
   if (json_is_true(json_object_get(c.proc.process, "terminal"))) {
     if (o->console_socket) {
@@ -366,6 +369,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   }
   close(c.sync[1]);
   c.sync[1] = -1;
+  fs_idmap_release(&c.idmaps); /* the child has its copies */
   /* Back to our own pid and time namespaces so hooks run in the runtime's namespaces. */
   if (own_pidns >= 0) {
     if (c.ns.path[NS_PID][0]) setns(own_pidns, CLONE_NEWPID);
@@ -451,6 +455,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
 fail:
   cleanup_failed(&c);
 out:
+  fs_idmap_release(&c.idmaps);
   if (c.sync[0] >= 0) close(c.sync[0]);
   json_decref(c.spec);
   return r;

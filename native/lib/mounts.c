@@ -151,6 +151,8 @@ json_t *fs_mount_options_json(void) {
   for (size_t i = 0; i < N(prop_flags); i++) json_array_append_new(a, json_string(prop_flags[i].name));
   for (size_t i = 0; i < N(rec_attrs); i++) json_array_append_new(a, json_string(rec_attrs[i].name));
   json_array_append_new(a, json_string("nosymfollow"));
+  json_array_append_new(a, json_string("idmap"));
+  json_array_append_new(a, json_string("ridmap"));
   return a;
 }
 
@@ -194,7 +196,7 @@ static int parse_options(json_t *opts, struct parsed_opts *o, struct sh_err *e) 
       o->rattr.attr_set |= MOUNT_ATTR_NOSYMFOLLOW; /* no MS_ flag before 5.10 headers: set it per mount */
       continue;
     }
-    if (!strcmp(s, "idmap") || !strcmp(s, "ridmap")) return sh_errf(e, "mount option %s is not supported", s);
+    if (!strcmp(s, "idmap") || !strcmp(s, "ridmap")) continue; /* prepared by idmap_mounts.c */
     if (!strcmp(s, "tmpcopyup")) {
       sh_warn("mount option tmpcopyup is not supported, ignored");
       continue;
@@ -315,6 +317,13 @@ static int do_mount(struct fs_ctx *c, json_t *m, size_t idx, struct sh_err *e) {
   char fdpath[64];
   snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
   int r;
+  int tree = c->idmaps && idx < c->idmaps->n ? c->idmaps->fd[idx] : -1;
+  if (tree >= 0) {
+    int ar = fs_idmap_attach(tree, fd, dest, e);
+    close(fd);
+    if (ar < 0) return -1;
+    return after_mount(c->rootfd, dest, &o, bind, e);
+  }
   if (bind) {
     r = mount(src, fdpath, NULL, o.flags & (MS_BIND | MS_REC), NULL);
   } else {
