@@ -10,11 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "monutil.h"
+
 /* Closes every descriptor from `from` up except keep_fd. */
 static int close_from(int from, int keep_fd) {
-  if (keep_fd < from) return close_range((unsigned)from, ~0U, 0);
-  if (keep_fd > from && close_range((unsigned)from, (unsigned)keep_fd - 1, 0) < 0) return -1;
-  return close_range((unsigned)keep_fd + 1, ~0U, 0);
+  if (keep_fd < from) return mon_close_range((unsigned)from, ~0U);
+  if (keep_fd > from && mon_close_range((unsigned)from, (unsigned)keep_fd - 1) < 0) return -1;
+  return mon_close_range((unsigned)keep_fd + 1, ~0U);
 }
 
 static int stdio_to_devnull(char *err, size_t errlen) {

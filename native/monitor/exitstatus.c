@@ -1,13 +1,15 @@
 #include "exitstatus.h"
 
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "jsonscan.h"
+#include "util.h"
 
 void exit_status_from_wait(struct exit_status *st, int wstatus, long long now_ns) {
   st->exited_at_ns = now_ns;
@@ -44,16 +46,19 @@ static long long read_oom_kills(const char *file) {
   return -1;
 }
 
-/* linux.cgroupsPath from config.json, copied into out; empty when absent. */
+/* linux.cgroupsPath from config.json, copied into out; empty when absent or unreadable (the OOM
+ * check is then skipped; the runtime's create reports a bad config.json itself). */
 static void cgroups_path_from_bundle(const char *bundle, char *out, size_t cap) {
   out[0] = '\0';
   char path[4096];
   snprintf(path, sizeof path, "%s/config.json", bundle);
-  json_t *root = json_load_file(path, 0, NULL);
-  if (root == NULL) return;
-  const char *cg = json_string_value(json_object_get(json_object_get(root, "linux"), "cgroupsPath"));
-  if (cg != NULL) snprintf(out, cap, "%s", cg);
-  json_decref(root);
+  struct sh_err e;
+  size_t len;
+  char *text = sh_read_file(path, &len, &e);
+  if (text == NULL) return;
+  static const char *const keys[] = {"linux", "cgroupsPath"};
+  if (json_scan_string(text, len, keys, 2, out, cap) < 0) out[0] = '\0';
+  free(text);
 }
 
 void oom_probe_init(struct oom_probe *p, const char *cgroup_path, const char *bundle) {

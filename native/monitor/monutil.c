@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,4 +116,10 @@ int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t
   }
   close(dfd);
   return 0;
+}
+
+/* Through syscall(): the monitor is linked against musl, which has no close_range() wrapper (the
+ * system call is in Linux since 5.9). */
+int mon_close_range(unsigned first, unsigned last) {
+  return (int)syscall(SYS_close_range, first, last, 0U);
 }

@@ -4,7 +4,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* write(2) until all of buf is written or an error other than EINTR; returns 0 or -1 (errno set). */
 /* Appends s to out as a JSON string body (no quotes), escaping as RFC 8259 requires; invalid
  * UTF-8 bytes are replaced with U+FFFD. Returns the new length (truncates at cap). */
 size_t mon_json_escape(char *out, size_t len, size_t cap, const char *s, size_t slen);
@@ -12,4 +11,6 @@ size_t mon_json_escape(char *out, size_t len, size_t cap, const char *s, size_t 
 long long mon_now_ns(void);
 /* Writes path atomically: temp file in the same directory, fsync, rename, fsync of the directory. */
 int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen);
+/* close_range(first, last, 0): closes every descriptor in [first, last]; 0 or -1 (errno set). */
+int mon_close_range(unsigned first, unsigned last);
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monutil.h"
+
 /* In the child: the runtime must start with default signal handling and no inherited fds. */
 static void child_exec(const struct mon_options *o, const struct mon_stdio *s) {
   sigset_t none;
@@ -17,7 +19,7 @@ static void child_exec(const struct mon_options *o, const struct mon_stdio *s) {
   for (int i = 0; i < 3; i++) {
     if (dup2(s->child_fd[i], i) < 0) _exit(127);
   }
-  if (close_range(3, ~0U, 0) < 0) _exit(127);
+  if (mon_close_range(3, ~0U) < 0) _exit(127);
   const char *argv[16];
   int n = 0;
   argv[n++] = o->runtime;
