@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "fs.h"
 #include "hooks.h"
+#include "intelrdt.h"
 #include "runtime.h"
 #include "security.h"
 #include "state.h"
@@ -154,6 +155,7 @@ int sh_delete(const char *root, const char *id, int force, struct sh_err *e) {
     nanosleep(&ts, NULL);
   }
   json_t *spec = sh_state_config(root, id, e);
+  if (spec && rdt_remove(spec, id, e) < 0) r = -1;
   if (spec) {
     char *st = sh_state_json(id, s.pid, "stopped", s.bundle, s.annotations, 0);
     struct sh_err herr;

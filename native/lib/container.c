@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "fs.h"
 #include "hooks.h"
+#include "intelrdt.h"
 #include "ns.h"
 #include "process.h"
 #include "runtime.h"
@@ -45,6 +46,8 @@ struct create_ctx {
   int cgroup_made;
   int master; /* pty master relayed by `run` when there is no console socket */
   struct fs_idmaps idmaps;
+  struct rdt_plan rdt;
+  int rdt_applied;
 };
 
 int sh_connect_console(const char *path, struct sh_err *e) {
@@ -259,6 +262,7 @@ static void cleanup_failed(struct create_ctx *c) {
     waitpid(c->pid, NULL, 0);
   }
   if (c->cgroup_made) cg_destroy(&c->layout, c->cgroups_path, &ignored);
+  if (c->rdt_applied) rdt_remove(c->spec, c->o->id, &ignored);
   if (c->statedir[0]) sh_state_remove(c->o->root, c->o->id, &ignored);
 }
 
@@ -283,6 +287,7 @@ static int run_wait(struct create_ctx *c, int *exit_code, struct sh_err *e) {
   *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   struct sh_err ignored;
   cg_destroy(&c->layout, c->cgroups_path, &ignored);
+  if (rdt_remove(c->spec, c->o->id, &ignored) < 0) sh_warn("%s", ignored.msg);
   char *st = hook_state(c, "stopped");
   if (hooks_run(c->spec, "poststop", st, &ignored) < 0) sh_warn("%s", ignored.msg);
   free(st);
@@ -311,6 +316,7 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   if (cg_plan_resources(&c.layout, 0, json_object_get(linux_obj, "resources"), &plan, e) < 0 ||
       cg_plan_allow_devices(&c.layout, json_object_get(linux_obj, "resources"), json_object_get(linux_obj, "devices"), &plan, e) < 0)
     goto fail;
+  if (rdt_prepare(c.spec, o->id, &c.rdt, e) < 0) goto fail;
   if (fs_idmap_prepare(c.spec, c.ns.new_ns[NS_USER] || c.ns.path[NS_USER][0], &c.idmaps, e) < 0) goto fail;
   if (setup_state_dir(&c, e) < 0) goto fail;
   if (json_is_true(json_object_get(c.proc.process, "terminal"))) {
@@ -384,7 +390,9 @@ int sh_create(const struct sh_create_opts *o, int *exit_code, struct sh_err *e) 
   if (c.ns.new_ns[NS_USER] && ns_write_id_maps(c.pid, json_object_get(c.spec, "linux"), e) < 0) goto fail;
   char pidbuf[32];
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)c.pid);
-  if ((!born_in_cgroup && cg_enter(&c.layout, c.cgroups_path, c.pid, e) < 0) || sync_send(c.sync[0], 'G', pidbuf, e) < 0) {
+  c.rdt_applied = c.rdt.present;
+  if ((!born_in_cgroup && cg_enter(&c.layout, c.cgroups_path, c.pid, e) < 0) || rdt_apply(&c.rdt, c.pid, e) < 0 ||
+      sync_send(c.sync[0], 'G', pidbuf, e) < 0) {
     /* The child may have failed on its own meanwhile: its message says more than ours. */
     char cmsg[SH_ERRLEN];
     struct sh_err ignored;
@@ -456,6 +464,7 @@ fail:
   cleanup_failed(&c);
 out:
   fs_idmap_release(&c.idmaps);
+  rdt_plan_free(&c.rdt);
   if (c.sync[0] >= 0) close(c.sync[0]);
   json_decref(c.spec);
   return r;
