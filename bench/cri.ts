@@ -12,7 +12,12 @@
  * Run (as root, after `make build`), from the repository root:
  *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/cri.ts && \
- *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd]
+ *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd] [--memory-only]
+ *
+ * --memory-only skips the timed workloads (after the warm-up) and measures only the RSS at 50 pods:
+ * a quicker A/B of memory settings, of daemons that have served less traffic than in a full run.
+ * SHOALD=PATH starts another executable in place of bin/shoald (e.g. a copy of deploy/shoald.sh
+ * with other node flags); it must exec node itself, so that its pid is the daemon's.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -32,6 +37,8 @@ import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? '') || 30;
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const MEMORY_ONLY = args.includes('--memory-only');
+const SHOALD = process.env.SHOALD ?? join(REPO, 'bin/shoald');
 const LIST_CONTAINERS = 100;
 /** Lists are what kubelet calls every second: measured in steady state, after a warm-up. */
 const LIST_WARMUP = 20;
@@ -77,7 +84,7 @@ async function startShoal(dir: string, cniDir: string, cgroupParent: string, reg
   const images = await ImageManager.open({ root, config: configSchema.parse({ root, registry: { insecure: [registryHost] } }), log: pino({ level: 'silent' }) });
   await images.pull(image, undefined);
   await images.close();
-  const child = spawn(join(REPO, 'bin/shoald'), ['--config', config, '--socket', socket, '--root', root, '--run-dir', runDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(SHOALD, ['--config', config, '--socket', socket, '--root', root, '--run-dir', runDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForSocket(socket, child, 'shoald');
   const { runtime, image: im, close } = criCalls(socket);
   return {
@@ -121,6 +128,17 @@ function processesMentioning(needle: string, name: string): number[] {
     }
   }
   return out;
+}
+
+/** VmRSS split into its anonymous (heaps, JIT code) and file-backed (executable, libraries) parts. */
+function rssSplitKb(pid: number): { anon: number; file: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+  } catch {
+    return { anon: 0, file: 0 };
+  }
 }
 
 function rssKb(pid: number): number {
@@ -173,8 +191,9 @@ interface Series {
   version: number[];
   /** The daemon's RSS before any pod. */
   idleRssKb: number;
-  /** The daemon's own share of rssKb, and how many other processes made up the rest. */
+  /** The daemon's own share of rssKb (and its anonymous part), and how many other processes made up the rest. */
   daemonRssKb: number;
+  daemonAnonKb: number;
   helpers: number;
 }
 
@@ -190,7 +209,7 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 }
 
 async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
-  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
+  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
   for (let i = 0; i < LIST_WARMUP + LIST_RUNS; i++) {
     const t0 = process.hrtime.bigint();
     await rt.runtime('Version', {});
@@ -203,6 +222,27 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
     await createStarted(rt, id, pod, image);
     await removePod(rt, id);
   }
+  if (!MEMORY_ONLY) await timedWorkloads(rt, cgroupParent, image, s);
+  // 5. memory with 50 pods of one container each
+  const rssPods: string[] = [];
+  for (let p = 0; p < RSS_PODS; p++) {
+    const cfg = podConfig(cgroupParent);
+    const id = (await rt.runtime('RunPodSandbox', { config: cfg })).pod_sandbox_id as string;
+    rssPods.push(id);
+    await createStarted(rt, id, cfg, image);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const pids = rt.pids();
+  s.rssKb = pids.reduce((n, pid) => n + rssKb(pid), 0);
+  s.daemonRssKb = rssKb(pids[0]!);
+  s.daemonAnonKb = rssSplitKb(pids[0]!).anon;
+  s.helpers = pids.length - 1;
+  for (const id of rssPods) await removePod(rt, id);
+  return s;
+}
+
+/** Workloads 1 to 4, timed into s. */
+async function timedWorkloads(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
   // 1. pod + container start
   for (let i = 0; i < RUNS; i++) {
     const pod = podConfig(cgroupParent);
@@ -255,21 +295,6 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
     if (i >= LIST_WARMUP) s.listStats.push(ms(t0));
   }
   for (const id of pods) await removePod(rt, id);
-  // 5. memory with 50 pods of one container each
-  const rssPods: string[] = [];
-  for (let p = 0; p < RSS_PODS; p++) {
-    const cfg = podConfig(cgroupParent);
-    const id = (await rt.runtime('RunPodSandbox', { config: cfg })).pod_sandbox_id as string;
-    rssPods.push(id);
-    await createStarted(rt, id, cfg, image);
-  }
-  await new Promise((r) => setTimeout(r, 1000));
-  const pids = rt.pids();
-  s.rssKb = pids.reduce((n, pid) => n + rssKb(pid), 0);
-  s.daemonRssKb = rssKb(pids[0]!);
-  s.helpers = pids.length - 1;
-  for (const id of rssPods) await removePod(rt, id);
-  return s;
 }
 
 
@@ -319,19 +344,21 @@ async function main(): Promise<void> {
   }
   const sh = results.shoal;
   const cd = results.containerd;
-  console.log(`runs: ${RUNS} sequential; times in ms           shoal p50/p95        containerd p50/p95    ratios`);
-  console.log(row('pod + container start', sh?.podAndContainer, cd?.podAndContainer));
-  console.log(row('  of which RunPodSandbox', sh?.podPart, cd?.podPart));
-  console.log(row('  of which Create+Start', sh?.containerPart, cd?.containerPart));
-  console.log(row('container lifecycle', sh?.lifecycle, cd?.lifecycle));
-  console.log(row('ExecSync', sh?.exec, cd?.exec));
-  console.log(row('Version (per-call floor)', sh?.version, cd?.version));
-  console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
-  console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
+  if (!MEMORY_ONLY) {
+    console.log(`runs: ${RUNS} sequential; times in ms           shoal p50/p95        containerd p50/p95    ratios`);
+    console.log(row('pod + container start', sh?.podAndContainer, cd?.podAndContainer));
+    console.log(row('  of which RunPodSandbox', sh?.podPart, cd?.podPart));
+    console.log(row('  of which Create+Start', sh?.containerPart, cd?.containerPart));
+    console.log(row('container lifecycle', sh?.lifecycle, cd?.lifecycle));
+    console.log(row('ExecSync', sh?.exec, cd?.exec));
+    console.log(row('Version (per-call floor)', sh?.version, cd?.version));
+    console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
+    console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
+  }
   const mb = (kb?: number): string => (kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MiB`);
   console.log(`RSS at ${RSS_PODS} pods (daemon + monitors | containerd + shims): shoal ${mb(sh?.rssKb)}  containerd ${mb(cd?.rssKb)}  ratio ${sh && cd ? (sh.rssKb / cd.rssKb).toFixed(2) : '-'}x`);
   for (const [name, r] of [['shoal', sh], ['containerd', cd]] as const) {
-    if (r) console.log(`  ${name}: daemon ${mb(r.daemonRssKb)} (idle ${mb(r.idleRssKb)}), ${r.helpers} other processes ${mb(r.rssKb - r.daemonRssKb)} (${((r.rssKb - r.daemonRssKb) / Math.max(1, r.helpers)).toFixed(0)} kB each)`);
+    if (r) console.log(`  ${name}: daemon ${mb(r.daemonRssKb)} (anonymous ${mb(r.daemonAnonKb)}; idle ${mb(r.idleRssKb)}), ${r.helpers} other processes ${mb(r.rssKb - r.daemonRssKb)} (${((r.rssKb - r.daemonRssKb) / Math.max(1, r.helpers)).toFixed(0)} kB each)`);
   }
 }
 
