@@ -33,7 +33,8 @@ static int apply(const char *path, const char *resources, int pid, int create, c
   if (cg_plan_resources(&l, 0, res, &plan, &e) < 0) goto out;
   if (create && cg_create(&l, path, &e) < 0) goto out;
   if (cg_apply_plan(&l, path, &plan, &e) < 0) goto out;
-  if (create && cg_devices_apply(&l, path, res, NULL, &e) < 0) goto out;
+  /* v2: the device program is replaced whenever devices are given, at create and on update. */
+  if (cg_devices_apply(&l, path, res, NULL, &e) < 0) goto out;
   if (pid > 0 && cg_enter(&l, path, pid, &e) < 0) goto out;
   r = 0;
 out:

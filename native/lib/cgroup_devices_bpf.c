@@ -4,7 +4,11 @@
  * opcodes) and attaches it to the container's cgroup on the cgroup2 hierarchy.
  *
  * Semantics as on v1: rules apply in order, a later rule overriding an earlier one, so the program
- * checks them from the last to the first and returns at the first match; nothing matched: deny. */
+ * checks them from the last to the first and returns at the first match; nothing matched: deny.
+ *
+ * The program is named (PROG_NAME) so an update can find it among the cgroup's programs and
+ * replace it atomically (BPF_F_REPLACE): with BPF_F_ALLOW_MULTI every attached program must allow
+ * an access, so adding a second program could only ever narrow the rules. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -23,6 +27,7 @@ struct dev_rule {
 };
 
 #define MAX_RULES 256
+#define PROG_NAME "shoal_devices"
 
 static unsigned access_bits(const char *s) {
   unsigned a = 0;
@@ -106,6 +111,49 @@ static int emit_program(const struct dev_rule *r, int n, struct bpf_insn *p, int
   return k;
 }
 
+/* Our program among those attached to the cgroup: an fd, -1 when there is none, -2 on error.
+ * Others' programs are left alone. */
+static int find_ours(int cfd, const char *dir, struct sh_err *e) {
+  __u32 ids[64];
+  union bpf_attr q;
+  memset(&q, 0, sizeof q);
+  q.query.target_fd = (unsigned)cfd;
+  q.query.attach_type = BPF_CGROUP_DEVICE;
+  q.query.prog_ids = (__u64)(unsigned long)ids;
+  q.query.prog_cnt = sizeof ids / sizeof ids[0];
+  if (syscall(SYS_bpf, BPF_PROG_QUERY, &q, sizeof q) < 0) {
+    sh_errno(e, errno, "cgroup devices: query the device programs of %s", dir);
+    return -2;
+  }
+  for (__u32 i = 0; i < q.query.prog_cnt; i++) {
+    union bpf_attr g;
+    memset(&g, 0, sizeof g);
+    g.prog_id = ids[i];
+    int fd = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &g, sizeof g);
+    if (fd < 0) {
+      if (errno == ENOENT) continue; /* detached meanwhile */
+      sh_errno(e, errno, "cgroup devices: open device program %u of %s", ids[i], dir);
+      return -2;
+    }
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof info);
+    union bpf_attr in;
+    memset(&in, 0, sizeof in);
+    in.info.bpf_fd = (unsigned)fd;
+    in.info.info_len = sizeof info;
+    in.info.info = (__u64)(unsigned long)&info;
+    if (syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &in, sizeof in) < 0) {
+      int err = errno;
+      close(fd);
+      sh_errno(e, err, "cgroup devices: read device program %u of %s", ids[i], dir);
+      return -2;
+    }
+    if (!strncmp(info.name, PROG_NAME, sizeof info.name)) return fd;
+    close(fd);
+  }
+  return -1;
+}
+
 int cg_v2_devices_apply(const char *dir, json_t *resources, json_t *linux_devices, struct sh_err *e) {
   static struct dev_rule rules[MAX_RULES + 16];
   static struct bpf_insn prog[(MAX_RULES + 16) * 8 + 16];
@@ -124,6 +172,7 @@ int cg_v2_devices_apply(const char *dir, json_t *resources, json_t *linux_device
   load.log_buf = (__u64)(unsigned long)log;
   load.log_size = sizeof log;
   load.log_level = 1;
+  memcpy(load.prog_name, PROG_NAME, sizeof PROG_NAME);
   log[0] = 0;
   int pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
   if (pfd < 0) {
@@ -138,16 +187,28 @@ int cg_v2_devices_apply(const char *dir, json_t *resources, json_t *linux_device
     close(pfd);
     return sh_errno(e, err, "cgroup devices: open %s", dir);
   }
+  int old = find_ours(cfd, dir, e);
+  if (old == -2) {
+    close(cfd);
+    close(pfd);
+    return -1;
+  }
   union bpf_attr at;
   memset(&at, 0, sizeof at);
   at.target_fd = (unsigned)cfd;
   at.attach_bpf_fd = (unsigned)pfd;
   at.attach_type = BPF_CGROUP_DEVICE;
   at.attach_flags = BPF_F_ALLOW_MULTI;
+  if (old >= 0) {
+    at.attach_flags |= BPF_F_REPLACE;
+    at.replace_bpf_fd = (unsigned)old;
+  }
   int r = (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &at, sizeof at);
   int err = errno;
   close(cfd);
   close(pfd);
-  if (r < 0) return sh_errno(e, err, "cgroup devices: attach the eBPF device program to %s", dir);
+  if (old >= 0) close(old);
+  if (r < 0) return sh_errno(e, err, "cgroup devices: %s the eBPF device program %s %s", old >= 0 ? "replace" : "attach",
+                             old >= 0 ? "of" : "to", dir);
   return 0;
 }

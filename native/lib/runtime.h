@@ -45,6 +45,8 @@ int sh_kill(const char *root, const char *id, const char *signal, int all, struc
 int sh_delete(const char *root, const char *id, int force, struct sh_err *e);
 int sh_list(const char *root, int json, int quiet, struct sh_err *e);
 int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e);
+/* New linux.resources (a JSON file, "-" for stdin) for the container's cgroup. */
+int sh_update(const char *root, const char *id, const char *resources_file, struct sh_err *e);
 int sh_features(void); /* prints the features JSON */
 /* Parses "TERM", "SIGTERM" or "15"; -1 if unknown. */
 int sh_signal_parse(const char *s);

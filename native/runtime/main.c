@@ -15,7 +15,7 @@
 
 static const char usage[] =
     "usage: shoal-runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [OPTIONS] ID\n"
-    "commands: create run start state kill delete exec list features --version\n";
+    "commands: create run start state kill delete exec update list features --version\n";
 
 /* Matches "--name", "-n" (short) or "--name=value"; takes the value from the next arg if needed. */
 struct args {
@@ -182,8 +182,10 @@ int main(int argc, char **argv) {
   }
 
   int force = 0, all = 0;
-  for (; a.i < argc && argv[a.i][0] == '-'; a.i++) {
+  const char *resources = NULL;
+  for (; a.i < argc && argv[a.i][0] == '-' && argv[a.i][1]; a.i++) {
     if (!strcmp(cmd, "delete") && flag(&a, "--force", "-f", NULL)) force = 1;
+    else if (!strcmp(cmd, "update") && flag(&a, "--resources", "-r", &resources)) continue;
     else if (!strcmp(cmd, "kill") && flag(&a, "--all", "-a", NULL)) all = 1;
     else {
       fprintf(stderr, "shoal-runtime: %s: unknown option %s\n", cmd, argv[a.i]);
@@ -200,7 +202,13 @@ int main(int argc, char **argv) {
   else if (!strcmp(cmd, "state")) r = sh_state(root, id, &e);
   else if (!strcmp(cmd, "kill")) r = sh_kill(root, id, a.i < argc ? argv[a.i] : "SIGTERM", all, &e);
   else if (!strcmp(cmd, "delete")) r = sh_delete(root, id, force, &e);
-  else {
+  else if (!strcmp(cmd, "update")) {
+    if (!resources) {
+      fprintf(stderr, "shoal-runtime: update: --resources FILE (or -) is required\n");
+      return 2;
+    }
+    r = sh_update(root, id, resources, &e);
+  } else {
     fprintf(stderr, "shoal-runtime: unknown command %s\n%s", cmd, usage);
     return 2;
   }
