@@ -211,16 +211,22 @@ int sh_features(void) {
   struct sh_err ignored;
   int have = cg_layout_load(&l, &ignored) == 0;
   json_t *linux_obj = json_pack(
-      "{s:[ssssssss],s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:{s:b},s:{s:b},s:{s:b},s:{s:b},s:{s:b}}", "namespaces", "cgroup",
-      "ipc", "mount", "network", "pid", "user", "uts", "time", "capabilities", caps_all_json(), "cgroup", "v1", 1, "v2",
-      1, "systemd", 0, "systemdUser", 0, "rdma", 0, "seccomp", seccomp_features_json(), "apparmor", "enabled", 0,
-      "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "idmap", 0, "memoryPolicy", "enabled", 0);
+      "{s:[ssssssss],s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:{s:b},s:{s:b},s:{s:b,s:b,s:b},s:{s:{s:b}},"
+      "s:{s:[sssssss],s:[sss]}}",
+      "namespaces", "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time", "capabilities", caps_all_json(),
+      "cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma", 0, "seccomp", seccomp_features_json(),
+      "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 1, "schemata", 1, "monitoring", 1,
+      "mountExtensions", "idmap", "enabled", 1, "memoryPolicy", "modes", "MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE",
+      "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL", "flags", "MPOL_F_NUMA_BALANCING",
+      "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES");
   json_object_set_new(f, "linux", linux_obj);
   json_t *ann = json_object();
   json_object_set_new(ann, "org.shoal.runtime.cgroup.layout",
                       json_string(!have ? "none" : l.mode == CG_MODE_V1 ? "v1" : l.mode == CG_MODE_V2 ? "v2" : "hybrid"));
   json_object_set_new(ann, "org.shoal.runtime.cgroup.v2.devices",
-                      json_string("enforced with an eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE) at create; v1: devices controller"));
+                      json_string("enforced with an eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE), replaced on update; v1: devices controller"));
+  json_object_set_new(ann, "org.shoal.runtime.process",
+                      json_string("ioPriority, scheduler (sched_setattr), linux.personality and linux.memoryPolicy applied to every process, exec included"));
   json_object_set_new(ann, "org.shoal.runtime.self-protection", json_string("re-exec from a sealed memfd; non-dumpable during setup"));
   json_object_set_new(f, "annotations", ann);
   char *s = json_dumps(f, JSON_INDENT(2));

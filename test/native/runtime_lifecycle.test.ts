@@ -27,6 +27,17 @@ test('--version and features JSON', () => {
   expect(feat.annotations['org.shoal.runtime.cgroup.v2.devices']).toMatch(/eBPF device program/);
 });
 
+test('features reports the runtime-spec 1.2 additions: idmap mounts, memory policy, intelRdt, seccomp notify', () => {
+  const feat = JSON.parse(h.run(['features']).stdout);
+  expect(feat.linux.mountExtensions).toEqual({ idmap: { enabled: true } });
+  expect(feat.mountOptions).toEqual(expect.arrayContaining(['idmap', 'ridmap']));
+  expect(feat.linux.memoryPolicy.modes).toEqual(expect.arrayContaining(['MPOL_BIND', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED_MANY']));
+  expect(feat.linux.memoryPolicy.flags).toEqual(['MPOL_F_NUMA_BALANCING', 'MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES']);
+  expect(feat.linux.intelRdt).toEqual({ enabled: true, schemata: true, monitoring: true });
+  expect(feat.linux.seccomp.actions).toEqual(expect.arrayContaining(['SCMP_ACT_NOTIFY', 'SCMP_ACT_TRACE']));
+  expect(feat.linux.seccomp.supportedFlags).toEqual(feat.linux.seccomp.knownFlags);
+});
+
 test('run exits with the process exit code and prints its output', () => {
   const b = h.bundle({ args: ['sh', '-c', 'echo hello; exit 7'] });
   const r = h.runIn(b);
