@@ -96,6 +96,15 @@ export class MonitorSession extends EventEmitter {
     await this.request(REQ_RESIZE, p);
   }
 
+  /** Stops reading output: the monitor then holds it (exec) or drops it for this client (attach). */
+  pauseOutput(): void {
+    this.sock.pause();
+  }
+
+  resumeOutput(): void {
+    this.sock.resume();
+  }
+
   close(): void {
     this.sock.destroy();
   }

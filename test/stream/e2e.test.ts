@@ -241,6 +241,36 @@ test('a large output arrives whole', async () => {
   expect(lines[199999]).toBe('200000');
 });
 
+test('a client that stops reading holds the exec back in its pipe, not in the daemon; all bytes arrive after', async () => {
+  const total = 512 * 65536;
+  const marker = `/paced-${++counter}`;
+  const { conn, socket } = await spdyDial(await execUrl(sleeper, ['busybox', 'sh', '-c', `busybox dd if=/dev/zero bs=65536 count=512 2>/dev/null; busybox touch ${marker}`], { stderr: false }), ['v4.channel.k8s.io']);
+  try {
+    const error = await conn.openStream({ streamtype: 'error' });
+    error.end();
+    const stdout = await conn.openStream({ streamtype: 'stdout' });
+    socket.pause();
+    let got = 0;
+    const ended = new Promise<void>((resolve) => {
+      stdout.on('data', (d: Buffer) => (got += d.length));
+      stdout.on('end', resolve);
+      stdout.on('close', resolve);
+    });
+    const finished = async (): Promise<boolean> =>
+      Number((await env.daemon.client.runtime('ExecSync', { container_id: sleeper, cmd: ['busybox', 'test', '-e', marker], timeout: '10' })).exit_code) === 0;
+    // Paced, the kernel buffers hold about a third of the 32 MiB; unpaced, the daemon would have read
+    // all of it into memory within this time and the command would be done.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await finished()).toBe(false);
+    socket.resume();
+    await ended;
+    expect(got).toBe(total);
+    expect(await finished()).toBe(true);
+  } finally {
+    conn.destroy();
+  }
+});
+
 test('20 concurrent execs', async () => {
   const results = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { RemoteSession } from '../session';
 import type { MonitorExit, MonitorSession } from '../monitor_session';
 
@@ -16,8 +17,10 @@ export interface BridgeOptions {
  * the client's stdin (and its end) and resizes to the monitor. Resolves with the exit the monitor
  * reported, or undefined when either side went away first (the monitor connection is then closed).
  *
- * Output is never held back from the monitor: the monitor drops output for a client that does not
- * read, so the daemon reads at once and leaves the pacing to the client's socket.
+ * Output is paced by the client: while a client stream asks to wait for 'drain', the monitor
+ * socket is not read, so a slow client holds its bytes in the monitor (which keeps an exec's
+ * output in the pipe, and drops an attach's for a client that does not keep up), never in the
+ * daemon.
  */
 export function bridge(session: RemoteSession, mon: MonitorSession, opts: BridgeOptions): Promise<MonitorExit | undefined> {
   return new Promise((resolve, reject) => {
@@ -35,8 +38,18 @@ export function bridge(session: RemoteSession, mon: MonitorSession, opts: Bridge
 
     const out = session.stdout;
     const err = session.stderr ?? (opts.tty ? session.stdout : null);
-    mon.on('stdout', (b: Buffer) => out?.write(b));
-    mon.on('stderr', (b: Buffer) => err?.write(b));
+    const waiting = new Set<Writable>();
+    const forward = (w: Writable | null, b: Buffer): void => {
+      if (!w || w.write(b) || waiting.has(w)) return;
+      waiting.add(w);
+      mon.pauseOutput();
+      w.once('drain', () => {
+        waiting.delete(w);
+        if (waiting.size === 0) mon.resumeOutput();
+      });
+    };
+    mon.on('stdout', (b: Buffer) => forward(out, b));
+    mon.on('stderr', (b: Buffer) => forward(err, b));
     mon.once('exit', (exit: MonitorExit) => finish(exit));
     mon.once('close', () => finish(undefined));
 
