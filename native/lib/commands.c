@@ -226,7 +226,7 @@ int sh_features(void) {
   json_object_set_new(ann, "org.shoal.runtime.cgroup.v2.devices",
                       json_string("enforced with an eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE), replaced on update; v1: devices controller"));
   json_object_set_new(ann, "org.shoal.runtime.process",
-                      json_string("ioPriority, scheduler (sched_setattr), linux.personality and linux.memoryPolicy applied to every process, exec included"));
+                      json_string("ioPriority, scheduler (sched_setattr), linux.personality and linux.memoryPolicy applied to every process, exec included; execCPUAffinity for exec"));
   json_object_set_new(ann, "org.shoal.runtime.self-protection", json_string("re-exec from a sealed memfd; non-dumpable during setup"));
   json_object_set_new(f, "annotations", ann);
   char *s = json_dumps(f, JSON_INDENT(2));

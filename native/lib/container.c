@@ -177,6 +177,8 @@ static int load_spec(struct create_ctx *c, struct sh_err *e) {
       seccomp_notify_check(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp_notify, e) < 0)
     return -1;
   if (proc_attrs_parse(process, linux_obj, &c->proc.attrs, e) < 0) return -1;
+  struct exec_affinity for_exec; /* not applied to the first process: checked so a bad value fails now */
+  if (exec_affinity_parse(process, &for_exec, e) < 0) return -1;
   return 0;
 }
 

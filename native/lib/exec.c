@@ -25,6 +25,7 @@ int sh_connect_console(const char *path, struct sh_err *e);
 struct exec_ctx {
   int nsfd[NS_COUNT]; /* -1 when the container shares ours */
   struct proc_ctx proc;
+  struct exec_affinity affinity;
 };
 
 static json_t *build_process(const struct sh_exec_opts *o, json_t *spec, struct sh_err *e) {
@@ -81,6 +82,8 @@ static void exec_child(struct exec_ctx *x) {
   int fd = x->proc.sync_fd;
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (sync_recv(fd, NULL, 0, &e) != 'G') _exit(1);
+  /* In the container's cgroup now (a cpuset there may have reset the affinity). */
+  if (x->affinity.has_final && exec_affinity_set(&x->affinity.final, "final", &e) < 0) child_fail(fd, &e);
   static const enum ns_kind order[] = {NS_USER, NS_IPC, NS_UTS, NS_NET, NS_CGROUP, NS_MNT};
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
     enum ns_kind k = order[i];
@@ -123,6 +126,7 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
   if (seccomp_build(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp, e) < 0) goto out;
   if (seccomp_notify_check(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp_notify, e) < 0) goto out;
   if (proc_attrs_parse(x.proc.process, json_object_get(spec, "linux"), &x.proc.attrs, e) < 0) goto out;
+  if (exec_affinity_parse(x.proc.process, &x.affinity, e) < 0) goto out;
   if (open_namespaces(&x, s.pid, e) < 0) goto out;
   if (json_is_true(json_object_get(x.proc.process, "terminal"))) {
     if (o->console_socket) {
@@ -147,6 +151,8 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
     sh_errno(e, errno, "exec: join the container's time namespace");
     goto out;
   }
+  /* The runtime itself runs on `initial` from here, so the forked process starts there. */
+  if (x.affinity.has_initial && exec_affinity_set(&x.affinity.initial, "initial", e) < 0) goto out;
   fflush(NULL);
   pid = fork();
   if (pid < 0) {

@@ -5,6 +5,7 @@
 #ifndef SHOAL_PROCATTR_H
 #define SHOAL_PROCATTR_H
 #include <jansson.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -55,4 +56,11 @@ int sched_apply(const struct proc_attrs *a, struct sh_err *e);
 int proc_attrs_parse(json_t *process, json_t *linux_obj, struct proc_attrs *a, struct sh_err *e);
 /* In the container process: personality, memory policy, I/O priority, then the scheduler. */
 int proc_attrs_apply(const struct proc_attrs *a, struct sh_err *e);
+/* process.execCPUAffinity (cpu_affinity.c), for exec only. */
+struct exec_affinity {
+  int has_initial, has_final;
+  cpu_set_t initial, final;
+};
+int exec_affinity_parse(json_t *process, struct exec_affinity *a, struct sh_err *e);
+int exec_affinity_set(const cpu_set_t *set, const char *field, struct sh_err *e);
 #endif

@@ -1,6 +1,8 @@
 /** Per-process kernel attributes of runtime-spec 1.2: linux.personality, process.ioPriority,
  *  process.scheduler and linux.memoryPolicy, each observed from inside the container, and each
  *  invalid value refused by `create` with one line naming the field. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { OciSpec } from '../helpers/bundle';
 import { RuntimeHarness } from './runtime_harness';
 
@@ -158,5 +160,45 @@ describe('linux.memoryPolicy', () => {
     );
     // node 1000 exists on no host this runs on: the kernel refuses it, named by the field
     expectRefused((s) => (s.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '1000' }), 'linux.memoryPolicy');
+  });
+});
+
+describe('process.execCPUAffinity', () => {
+  const CPUS = 'grep Cpus_allowed_list /proc/self/status | cut -f2';
+  const hostCpus = () => fs.readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\t(.*)/)?.[1];
+
+  test('an exec runs on `final` once in the cgroup; the container’s first process is left alone', () => {
+    const b = h.bundle({ args: ['sleep', '60'], edit: (s) => (s.process.execCPUAffinity = { initial: '0', final: '1' }) });
+    const id = h.id();
+    expect(h.run(['create', '--bundle', b.dir, id]).stderr).toBe('');
+    expect(h.run(['start', id]).code).toBe(0);
+    const pid = h.state(id).pid as number;
+    expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toContain(`Cpus_allowed_list:\t${hostCpus()}\n`);
+    const r = h.run(['exec', id, 'sh', '-c', CPUS]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('1\n');
+    // --process brings its own
+    const proc = path.join(h.tmp, 'process.json');
+    const withFinal = (aff: Record<string, string>) =>
+      fs.writeFileSync(proc, JSON.stringify({ ...b.spec.process, args: ['sh', '-c', CPUS], execCPUAffinity: aff }));
+    withFinal({ final: '0' });
+    expect(h.run(['exec', '--process', proc, id]).stdout).toBe('0\n');
+    // a bad value or a CPU this host does not have fails the exec, naming the field
+    for (const [aff, field] of [
+      [{ initial: 'zero' }, 'process.execCPUAffinity.initial'],
+      [{ final: '1-0' }, 'process.execCPUAffinity.final'],
+      [{ final: '1000' }, 'process.execCPUAffinity.final'],
+    ] as const) {
+      withFinal(aff);
+      const bad = h.run(['exec', '--process', proc, id]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(bad.stderr).toContain(field);
+    }
+  });
+
+  test('a malformed execCPUAffinity fails create', () => {
+    expectRefused((s) => (s.process.execCPUAffinity = { initial: '0,,1' }), 'process.execCPUAffinity.initial');
+    expectRefused((s) => (s.process.execCPUAffinity = { final: 3 }), 'process.execCPUAffinity.final');
   });
 });
