@@ -12,3 +12,8 @@ export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(resolve(INSTALL_
 export function bundledBinary(name: 'shoal-runtime' | 'shoal-monitor' | 'shoal-init' | 'libshoal.so'): string {
   return resolve(BIN_DIR, name);
 }
+
+/** The OCI runtime shoald drives: `runtime.runtime_path` when set, else the bundled shoal-runtime. */
+export function runtimeExecutable(config: { runtime: { runtime_path: string } }): string {
+  return config.runtime.runtime_path || bundledBinary('shoal-runtime');
+}

@@ -22,7 +22,7 @@ import { imageHandlers } from '../server/image_service';
 import { ContainerManager } from '../container/manager';
 import { readHostFacts } from '../container/host_facts';
 import { containerHandlers } from '../server/container_handlers';
-import { bundledBinary, PACKAGE_VERSION } from '../paths';
+import { bundledBinary, PACKAGE_VERSION, runtimeExecutable } from '../paths';
 import { StreamServer } from '../stream/server';
 import { daemonBackends } from '../stream/backends';
 import { streamHandlers } from '../server/stream_handlers';
@@ -63,7 +63,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   let metricsServer: HttpServer | undefined;
   let streamServer: StreamServer | undefined;
   let streamBackends: ReturnType<typeof daemonBackends> | undefined;
-  const runtimeBinary = config.runtime.runtime_path || bundledBinary('shoal-runtime');
+  const runtimeBinary = runtimeExecutable(config);
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import type { Config } from '../config/schema';
 import { readCgroupLayout } from '../cgroup/layout';
 import { findNetworkConfig } from '../cni/network_config';
-import { bundledBinary } from '../paths';
+import { bundledBinary, runtimeExecutable } from '../paths';
 
 export interface CheckResult {
   name: string;
@@ -30,7 +30,7 @@ export function hostChecks(config: Config): CheckResult[] {
     checkCniPlugins(config.cni.bin_dirs),
     checkCniConfig(config),
     checkIptables(),
-    checkExecutable('runtime', config.runtime.runtime_path || bundledBinary('shoal-runtime'), 'run `make build` (or set runtime.runtime_path)'),
+    checkExecutable('runtime', runtimeExecutable(config), 'run `make build` (or set runtime.runtime_path)'),
     checkExecutable('monitor', bundledBinary('shoal-monitor'), 'run `make build`'),
   ];
 }
