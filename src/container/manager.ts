@@ -19,13 +19,15 @@ import { ContainerMetrics } from './metrics';
 import { ContainerEvents, type Subscription } from './events';
 import { ExitWatcher, readExitFile, type ExitFile } from './exit_watcher';
 import { ContainerLayout } from './layout';
-import { MonitorLauncher } from './monitor_launcher';
+import { MonitorLauncher, type MonitorStarted } from './monitor_launcher';
 import { monitorRequest, REQ_REOPEN_LOG } from './monitor_client';
 import { ContainerNames } from './names';
 import { podSandboxStatusOf, podViewOf, type PodDirectory } from './pod_view';
 import { ContainerStore, decodeConfig, decodeResources, encodeConfig, encodeResources, type ContainerRecord } from './record';
 import { mountRootfs } from './rootfs';
 import { ExitWaiters } from './exit_waiters';
+import { StepTimes } from './step_times';
+import { Reclaimer } from './reclaimer';
 import { isMonitorOf, teardownContainer } from './teardown';
 import { verboseInfo } from './status_info';
 import { readFileInRoot } from './rootfs_file';
@@ -85,6 +87,7 @@ export class ContainerManager {
   private readonly watcher: ExitWatcher;
   private readonly exitWaiters = new ExitWaiters((id) => this.readExit(id));
   private readonly metrics: ContainerMetrics;
+  private readonly reclaimer: Reclaimer;
 
   private constructor(private readonly deps: ContainerManagerDeps) {
     this.layout = new ContainerLayout(deps.root, deps.runDir);
@@ -94,6 +97,7 @@ export class ContainerManager {
     this.events = new ContainerEvents(deps.registry);
     this.watcher = new ExitWatcher(this.layout.exitsDir, (id) => this.layout.exitFile(id), (id, exit) => this.onExitFile(id, exit));
     this.metrics = new ContainerMetrics(deps.registry, () => [...this.entries.values()].map((e) => e.record), monitorAlive);
+    this.reclaimer = new Reclaimer({ releaseLayers: (id) => deps.images.releaseLayers(id), purge: (id) => this.store.purge(id), log: deps.log });
   }
 
   static async open(deps: ContainerManagerDeps): Promise<ContainerManager> {
@@ -102,6 +106,8 @@ export class ContainerManager {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     m.watcher.start();
+    // Containers removed before a restart whose hold or bytes were not reclaimed yet.
+    for (const id of m.store.discarded()) m.reclaimer.reclaim(id);
     await recoverContainers({
       records: m.store.loadAll((dir, err) => deps.log.warn({ dir, err: errorText(err) }, 'unreadable container record; leaving it alone')),
       log: deps.log,
@@ -217,20 +223,41 @@ export class ContainerManager {
   }
 
   private async createLocked(entry: ContainerEntry, pod: ReturnType<typeof podViewOf>, image: { id: string; config: ImageDefaults }): Promise<void> {
+    const id = entry.record.id;
+    const t = new StepTimes();
+    mkdirSync(this.layout.dir(id), { recursive: true, mode: 0o700 });
+    await this.store.write(entry.record, false);
+    t.step('record');
+    // The layer hold (a durable write on the image side) is made while the rootfs is mounted and
+    // the monitor launched. The image record names the layers meanwhile; an image removed in
+    // between fails the hold, and with it the create.
+    const held = this.deps.images.holdLayers(id, image.id);
+    held.catch(() => undefined); // a failure meanwhile is met by the await below, not unhandled
+    try {
+      const started = await this.launchLocked(entry, pod, image, t);
+      await held;
+      t.step('hold');
+      const record = entry.record;
+      record.pid = started.pid;
+      record.monitorPid = started.monitorPid;
+      record.phase = 'created';
+      await this.store.write(record, false);
+      t.step('record');
+    } catch (err) {
+      // The teardown that follows releases the hold: it must come after it.
+      await held.catch(() => undefined);
+      throw err;
+    }
+    this.watcher.expect(id);
+    this.deps.log.debug({ id, steps: t.steps }, 'container created');
+  }
+
+  /** Mounts the rootfs, writes the bundle and launches the monitor (`create`): the container's pids. */
+  private async launchLocked(entry: ContainerEntry, pod: ReturnType<typeof podViewOf>, image: { id: string; config: ImageDefaults }, t: StepTimes) {
     const { record, config } = entry;
     const id = record.id;
     const L = this.layout;
-    const steps: Record<string, number> = {};
-    let mark = process.hrtime.bigint();
-    const step = (name: string): void => {
-      const now = process.hrtime.bigint();
-      steps[name] = Number(now - mark) / 1e6;
-      mark = now;
-    };
-    mkdirSync(L.dir(id), { recursive: true, mode: 0o700 });
-    await this.store.write(record, false);
-    step('record');
-    await this.deps.images.holdLayers(id, image.id);
+    const step = (name: string): void => t.step(name);
     const lowers = await this.deps.images.layerDirs(image.id);
     step('layers');
     mountRootfs(L.rootfs(id), lowers, L.upper(id), L.work(id));
@@ -256,7 +283,7 @@ export class ContainerManager {
     if (record.logPath !== '') mkdirSync(dirname(record.logPath), { recursive: true, mode: 0o755 });
     step('spec');
 
-    const started = await this.launcher.launch({
+    const started: MonitorStarted = await this.launcher.launch({
       id,
       bundle: L.bundle(id),
       exitFile: L.exitFile(id),
@@ -270,13 +297,7 @@ export class ContainerManager {
       tty: config.tty,
     });
     step('monitor');
-    record.pid = started.pid;
-    record.monitorPid = started.monitorPid;
-    record.phase = 'created';
-    await this.store.write(record);
-    step('record');
-    this.watcher.expect(id);
-    this.deps.log.debug({ id, steps }, 'container created');
+    return started;
   }
 
   /** Re-registers a recovered record (restart): in memory, its name, and the exit watch. */
@@ -325,10 +346,19 @@ export class ContainerManager {
       const exit = await this.exitWaiters.wait(r.id, timeoutS * 1000);
       if (exit) return this.applyExit(r.id, exit);
     }
-    await this.signal(r, 9, true);
+    const t = new StepTimes();
+    // In a PID namespace of its own the process is the namespace's init: the kernel takes every
+    // other process of it along. Shared with the pod, the host or another container, each process
+    // of the cgroup is signalled.
+    const ownPidNamespace = (e.config.linux?.securityContext?.namespaceOptions?.pid ?? NamespaceMode.CONTAINER) === NamespaceMode.CONTAINER;
+    await this.signal(r, 9, !ownPidNamespace);
+    t.step('kill');
     const exit = await this.exitWaiters.wait(r.id, KILL_WAIT_MS);
+    t.step('exit');
     if (!exit) throw internal(`StopContainer ${r.id}: still running ${KILL_WAIT_MS / 1000} s after SIGKILL`);
     await this.applyExit(r.id, exit);
+    t.step('record');
+    this.deps.log.debug({ id: r.id, steps: t.steps }, 'container killed');
   }
 
   private async signal(r: ContainerRecord, signal: number, all: boolean): Promise<void> {
@@ -389,11 +419,15 @@ export class ContainerManager {
   private async removeEntry(e: ContainerEntry): Promise<void> {
     await this.locks.run(e.record.id, async () => {
       if (this.entries.get(e.record.id) !== e) return;
+      const t = new StepTimes();
       await this.stopLocked(e, 0);
+      t.step('stop');
       const r = e.record;
       r.phase = 'removing';
       await this.store.write(r, false);
-      await this.teardown(r);
+      t.step('record');
+      await this.teardown(r, t);
+      this.deps.log.debug({ id: r.id, steps: t.steps }, 'container removed');
       this.entries.delete(r.id);
       const md = e.config.metadata;
       if (md) this.names.release(ContainerNames.key(r.podId, md.name, md.attempt), r.id);
@@ -401,9 +435,10 @@ export class ContainerManager {
     });
   }
 
-  private async teardown(r: ContainerRecord): Promise<void> {
+  private async teardown(r: ContainerRecord, t?: StepTimes): Promise<void> {
     this.watcher.forget(r.id);
-    await teardownContainer({ layout: this.layout, runtime: this.runtime, store: this.store, releaseLayers: (id) => this.deps.images.releaseLayers(id) }, r);
+    await teardownContainer({ layout: this.layout, runtime: this.runtime, store: this.store }, r, t);
+    this.reclaimer.reclaim(r.id);
   }
 
   // ---- pod hooks ----

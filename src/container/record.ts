@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync, renameSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerConfig, LinuxContainerResources } from '../gen/runtime/v1/api';
-import { writeFileAtomic, isAtomicTempName, syncDir } from '../store/atomic';
+import { writeFileAtomic, isAtomicTempName } from '../store/atomic';
 import type { ResolvedUser } from './spec/user';
 
 /**
@@ -67,10 +67,13 @@ export function decodeResources(text: string): LinuxContainerResources {
 /** Container records on disk, one directory per container (its bundle and overlay live there too). */
 export class ContainerStore {
   readonly dir: string;
+  /** Removed containers' directories until they are deleted (same filesystem as `dir`). */
+  readonly removedDir: string;
 
   constructor(root: string) {
     this.dir = join(root, 'containers');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.removedDir = join(root, 'containers-removed');
+    for (const d of [this.dir, this.removedDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
   }
 
   containerDir(id: string): string {
@@ -78,9 +81,11 @@ export class ContainerStore {
   }
 
   /**
-   * Replaces the record atomically. `durable` also fsyncs it: needed where a power loss must not
-   * lose the state (a created container). Intermediate phases skip it: a daemon crash keeps the
-   * page cache, and after a power loss nothing they describe (mounts, processes) exists anyway.
+   * Replaces the record atomically (a daemon crash keeps the page cache: the new record is what a
+   * restart reads). `durable` also fsyncs it, for what must survive a power loss: the exit of a
+   * container (its code drives kubelet's restart decisions after a reboot). Other phases skip it: after a power loss nothing they describe (mounts, processes) exists, and
+   * whichever record the disk kept — the older or the newer — recovery turns into the same outcome
+   * (torn down, or reported exited).
    */
   async write(record: ContainerRecord, durable = true): Promise<void> {
     const file = join(this.containerDir(record.id), 'record.json');
@@ -93,10 +98,35 @@ export class ContainerStore {
     renameSync(tmp, file);
   }
 
-  /** Removes the container's whole directory (callers unmount the rootfs first). */
-  async remove(id: string): Promise<void> {
-    await fsp.rm(this.containerDir(id), { recursive: true, force: true });
-    await syncDir(this.dir);
+  /**
+   * Takes the container's directory (record, bundle, writable layer) out of the records with one
+   * rename into `removedDir` (callers unmount the rootfs first); `purge` deletes it later, and a
+   * restart purges whatever is left there. Not fsynced: should a power loss undo the rename, the
+   * record comes back as `removing` (torn down again) or as an exited container kubelet already
+   * removed once (it removes it again).
+   */
+  discard(id: string): void {
+    const to = join(this.removedDir, id);
+    try {
+      renameSync(this.containerDir(id), to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // A leftover of an earlier discard of the same id that was not purged yet.
+      rmSync(to, { recursive: true, force: true });
+      renameSync(this.containerDir(id), to);
+    }
+  }
+
+  /** Ids whose discarded directory is still there. */
+  discarded(): string[] {
+    return readdirSync(this.removedDir);
+  }
+
+  /** Deletes a discarded directory (off the event loop: a writable layer can be large). */
+  async purge(id: string): Promise<void> {
+    await fsp.rm(join(this.removedDir, id), { recursive: true, force: true });
   }
 
   /**

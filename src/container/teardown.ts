@@ -1,15 +1,15 @@
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerLayout } from './layout';
 import type { ContainerRecord, ContainerStore } from './record';
-import { destroyRootfs } from './rootfs';
+import { unmountRootfs } from './rootfs';
 import type { RuntimeClient } from './runtime_client';
+import type { StepTimes } from './step_times';
 
 export interface TeardownDeps {
   layout: ContainerLayout;
   runtime: RuntimeClient;
   store: ContainerStore;
-  releaseLayers(holderId: string): Promise<void>;
 }
 
 function readPid(file: string): number | undefined {
@@ -31,11 +31,13 @@ export function isMonitorOf(pid: number, id: string): boolean {
 }
 
 /**
- * Removes everything a container has on the host, whatever state it got to: monitor, runtime
- * state and cgroup, rootfs mount, layer hold, files, record. Safe to repeat; needs only the id
- * (and the monitor pid when known).
+ * Takes a container off the host, whatever state it got to: monitor, runtime state and cgroup,
+ * rootfs mount, run files, and its directory — discarded in one rename, the record with it. What
+ * is left, the layer hold and the discarded bytes, the caller hands to a Reclaimer: nothing of it
+ * is visible to CRI, and a restart reclaims it if the daemon dies first. Safe to repeat; needs only
+ * the id (and the monitor pid when known).
  */
-export async function teardownContainer(d: TeardownDeps, r: ContainerRecord): Promise<void> {
+export async function teardownContainer(d: TeardownDeps, r: ContainerRecord, t?: StepTimes): Promise<void> {
   const L = d.layout;
   // The monitor goes first, so it cannot be caught half-way through writing an exit file.
   const monitorPid = r.monitorPid ?? readPid(L.monitorPidFile(r.id));
@@ -46,10 +48,29 @@ export async function teardownContainer(d: TeardownDeps, r: ContainerRecord): Pr
       /* gone */
     }
   }
+  t?.step('monitor');
+  // The run files (nothing below reads them) go on the thread pool while libshoal's delete
+  // (synchronous) removes the runtime state and the cgroup.
+  const runFiles = removeRunFiles(L, r.id);
+  runFiles.catch(() => undefined); // met by the await below
   await d.runtime.delete(r.id, true);
-  await destroyRootfs(L.rootfs(r.id), L.upper(r.id), L.work(r.id));
-  await d.releaseLayers(r.id);
-  for (const p of [L.exitFile(r.id), L.attachSocket(r.id), L.runFiles(r.id)]) rmSync(p, { recursive: true, force: true });
-  for (const name of readdirSync(L.exitsDir)) if (name.startsWith(`${r.id}.`)) rmSync(join(L.exitsDir, name), { force: true });
-  await d.store.remove(r.id);
+  t?.step('runtime');
+  unmountRootfs(L.rootfs(r.id));
+  t?.step('umount');
+  await runFiles;
+  t?.step('files');
+  // Last: until the record is gone a restart finishes the job.
+  d.store.discard(r.id);
+  t?.step('dir');
+}
+
+/** The exit file (and a monitor's leftover temp copies of it), attach socket and pid files. */
+async function removeRunFiles(L: ContainerLayout, id: string): Promise<void> {
+  const rm = (p: string): Promise<void> => fsp.rm(p, { recursive: true, force: true });
+  const leftovers = async (): Promise<void> => {
+    const names = (await fsp.readdir(L.exitsDir)).filter((name) => name.startsWith(`${id}.`));
+    await Promise.all(names.map((name) => rm(join(L.exitsDir, name))));
+  };
+  // All submitted at once: they run on the thread pool while the caller's synchronous work runs.
+  await Promise.all([rm(L.exitFile(id)), rm(L.attachSocket(id)), rm(L.runFiles(id)), leftovers()]);
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { configSchema } from '../../src/config/schema';
 import { ImageManager } from '../../src/image/manager';
+import { StoreLayout } from '../../src/image/store/layout';
 import { closeRegistryConnections } from '../../src/image/registry/client';
 import { startDaemon, waitFor, type DaemonOptions, type TestDaemon } from '../helpers/daemon';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
@@ -246,6 +247,17 @@ export function containerLeaks(daemon: TestDaemon, ids: string[]): Record<string
     sockets: fs.existsSync(join(daemon.runDir, 'a')) ? fs.readdirSync(join(daemon.runDir, 'a')).filter((n) => ids.some((id) => id.startsWith(n.replace(/\.sock$/, '')))) : [],
     runFiles: listed(join(daemon.runDir, 'containers')),
   };
+}
+
+/**
+ * What RemoveContainer leaves to reclaim after it answers — the hold on the image's layers and the
+ * discarded directory (record, bundle, writable layer): waits until none of `ids` has either.
+ */
+export async function waitReclaimed(daemon: TestDaemon, ids: string[]): Promise<void> {
+  const holds = new StoreLayout(join(daemon.root, 'images')).holdsDir;
+  const removed = join(daemon.root, 'containers-removed');
+  const left = (): string[] => ids.filter((id) => existsSync(join(removed, id)) || existsSync(join(holds, `${id}.json`)));
+  await waitFor(() => left().length === 0, 20_000, `the layer holds and directories of ${ids.join(', ')} to be reclaimed`);
 }
 
 export const NO_CONTAINER_LEAKS = { mounts: [], monitors: [], cgroupDirs: [], records: [], runtimeState: [], exitFiles: [], sockets: [], runFiles: [] };

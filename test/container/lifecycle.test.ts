@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
 import { codeOf } from '../helpers/cri_client';
-import { containerEnv, createContainer, logLines, runPod, runToExit, status, waitExited, type ContainerEnv } from './env';
+import { containerEnv, containerLeaks, createContainer, logLines, NO_CONTAINER_LEAKS, runPod, runToExit, status, waitExited, waitFor, waitReclaimed, type ContainerEnv } from './env';
 
 let env: ContainerEnv;
 let pod: Awaited<ReturnType<typeof runPod>>;
@@ -66,15 +68,45 @@ test('StopContainer: SIGTERM honoured; timeout 0 kills at once; stop and remove 
   await env.daemon.client.runtime('RemoveContainer', { container_id: stubborn });
 });
 
-test('RemoveContainer force-stops a running container and removes its rootfs', async () => {
+test('RemoveContainer force-stops a running container and removes its rootfs; its hold and directory are reclaimed', async () => {
   const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
   await env.daemon.client.runtime('StartContainer', { container_id: id });
   const info = JSON.parse((await status(env.daemon, id, true)).info.info as string) as { rootfs: string; pid: number };
   expect(existsSync(`/proc/${info.pid}`)).toBe(true);
+  expect(existsSync(join(env.daemon.root, 'images', 'holds', `${id}.json`))).toBe(true);
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });
   expect(existsSync(info.rootfs)).toBe(false);
+  expect(containerLeaks(env.daemon, [id])).toEqual(NO_CONTAINER_LEAKS);
   const list = await env.daemon.client.runtime('ListContainers', {});
   expect((list.containers as Array<{ id: string }>).some((c) => c.id === id)).toBe(false);
+  await waitReclaimed(env.daemon, [id]);
+});
+
+test('the writable layer is a volatile overlay (its unmount syncs nothing) where the kernel has the option', async () => {
+  const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  try {
+    const rootfs = JSON.parse((await status(env.daemon, id, true)).info.info as string).rootfs as string;
+    const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === rootfs);
+    expect(line).toContain(' - overlay overlay ');
+    // Shown as `volatile`, or `fsync=volatile` by kernels that have other fsync modes too.
+    const [major, minor] = release().split('.').map(Number) as [number, number];
+    if (major > 5 || (major === 5 && minor >= 10)) expect(line).toMatch(/[ ,=]volatile(,|$)/);
+  } finally {
+    await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+  }
+});
+
+test('SIGKILL of a container with its own PID namespace takes every process of it along', async () => {
+  const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000 & sleep 1000 & wait'], linux: { security_context: { namespace_options: { pid: 'CONTAINER' } } } });
+  await env.daemon.client.runtime('StartContainer', { container_id: id });
+  const pid = JSON.parse((await status(env.daemon, id, true)).info.info as string).pid as number;
+  const children = (): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  await waitFor(() => children().length === 2, 10_000, 'the two sleeps');
+  const sleeps = children();
+  await env.daemon.client.runtime('StopContainer', { container_id: id, timeout: '0' });
+  expect((await status(env.daemon, id)).status.exit_code).toBe(137);
+  for (const p of [pid, ...sleeps]) expect(existsSync(`/proc/${p}`)).toBe(false);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
 });
 
 test('bad input: unknown image, unknown pod, duplicate name', async () => {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerEnv, containerLeaks, createContainer, NO_CONTAINER_LEAKS, runPod, status, waitExited, waitFor, type ContainerEnv } from './env';
+import { containerEnv, containerLeaks, createContainer, NO_CONTAINER_LEAKS, runPod, status, waitExited, waitFor, waitReclaimed, type ContainerEnv } from './env';
 
 let env: ContainerEnv;
 
@@ -58,6 +58,7 @@ test('after kill -9 of shoald, a restarted one lists the same containers and sta
   const all = [running, exited, created, exitsLater];
   for (const id of all) await env.daemon.client.runtime('RemoveContainer', { container_id: id });
   expect(containerLeaks(env.daemon, all)).toEqual(NO_CONTAINER_LEAKS);
+  await waitReclaimed(env.daemon, all);
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
 });
 
@@ -79,9 +80,32 @@ test('records left mid-create or mid-remove by a killed daemon are torn down com
   }
   await env.restart();
   expect(containerLeaks(env.daemon, [a, b, c])).toEqual(NO_CONTAINER_LEAKS);
+  await waitReclaimed(env.daemon, [a, b, c]);
   expect((await env.daemon.client.runtime('ListContainers', {})).containers.filter((x: Msg) => [a, b, c].includes(x.id))).toEqual([]);
   // The names are free again.
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
+});
+
+test('a removed container whose layer hold and directory were not reclaimed when the daemon died is reclaimed at the next start', async () => {
+  const pod = await runPod(env.daemon);
+  const kept = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  const removed = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
+  await env.daemon.client.runtime('RemoveContainer', { container_id: removed });
+  await waitReclaimed(env.daemon, [removed]);
+  await env.daemon.kill();
+  // What RemoveContainer leaves between its answer and the reclaim: the hold and the discarded
+  // directory (with a writable layer in it).
+  const holds = join(env.daemon.root, 'images', 'holds');
+  const hold = JSON.parse(readFileSync(join(holds, `${kept}.json`), 'utf8')) as { holderId: string };
+  writeFileSync(join(holds, `${removed}.json`), JSON.stringify({ ...hold, holderId: removed }));
+  mkdirSync(join(env.daemon.root, 'containers-removed', removed, 'upper', 'etc'), { recursive: true });
+  writeFileSync(join(env.daemon.root, 'containers-removed', removed, 'upper', 'etc', 'written'), 'x');
+  await env.restart();
+  await waitReclaimed(env.daemon, [removed]);
+  expect(existsSync(join(holds, `${kept}.json`))).toBe(true);
+  expect((await status(env.daemon, kept)).status.state).toBe('CONTAINER_CREATED');
+  await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
+  await waitReclaimed(env.daemon, [kept]);
 });
 
 test('a daemon killed during a burst of CreateContainer and RemoveContainer leaves nothing half-made', async () => {
@@ -103,5 +127,6 @@ test('a daemon killed during a burst of CreateContainer and RemoveContainer leav
   for (const id of listed) await env.daemon.client.runtime('RemoveContainer', { container_id: id });
   const dirs = existsSync(join(env.daemon.root, 'containers')) ? require('node:fs').readdirSync(join(env.daemon.root, 'containers')) as string[] : [];
   expect(containerLeaks(env.daemon, [...new Set([...seen, ...dirs])])).toEqual(NO_CONTAINER_LEAKS);
+  await waitReclaimed(env.daemon, [...new Set([...seen, ...dirs])]);
   await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: pod.id });
 });
