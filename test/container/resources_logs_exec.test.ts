@@ -165,14 +165,21 @@ test('ExecSync output is capped at 16 MiB per stream', async () => {
 });
 
 test('stop signal from the image STOPSIGNAL and from the config', async () => {
-  const img = await env.addImage('stopsig', { stopSignal: 'SIGUSR1', cmd: ['/bin/sh', '-c', 'trap "exit 11" USR1; trap "exit 12" USR2; while true; do sleep 0.05; done'] });
+  const img = await env.addImage('stopsig', { stopSignal: 'SIGUSR1', cmd: ['/bin/sh', '-c', 'trap "exit 11" USR1; trap "exit 12" USR2; echo trapped; while true; do sleep 0.05; done'] });
+  // PID 1 ignores a signal it has no handler for: the stop waits until the shell has its traps.
+  const trapped = async (id: string): Promise<void> => {
+    const logPath = (await status(env.daemon, id)).status.log_path as string;
+    await waitFor(() => existsSync(logPath) && readFileSync(logPath, 'utf8').includes(' trapped'), 10_000, 'the traps');
+  };
   const a = await createContainer(env, pod, { image: img.ref });
   expect((await status(env.daemon, a)).status.stop_signal).toBe('SIGUSR1');
   await env.daemon.client.runtime('StartContainer', { container_id: a });
+  await trapped(a);
   await env.daemon.client.runtime('StopContainer', { container_id: a, timeout: '10' });
   expect((await waitExited(env.daemon, a)).exit_code).toBe(11);
   const b = await createContainer(env, pod, { image: img.ref, stopSignal: 'SIGUSR2' });
   await env.daemon.client.runtime('StartContainer', { container_id: b });
+  await trapped(b);
   await env.daemon.client.runtime('StopContainer', { container_id: b, timeout: '10' });
   expect((await waitExited(env.daemon, b)).exit_code).toBe(12);
   await env.daemon.client.runtime('RemoveContainer', { container_id: a });
