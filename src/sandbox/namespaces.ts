@@ -1,28 +1,12 @@
-import { openSync, closeSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CLONE_NEWIPC,
-  CLONE_NEWNET,
-  CLONE_NEWUTS,
-  MNT_DETACH,
-  MS_BIND,
-  close,
-  ioctlPtr,
-  lastErrno,
-  mount,
-  setns,
-  sethostname,
-  socket,
-  syscallError,
-  umount2,
-  unshare,
-} from '../native/libc';
+import { MNT_DETACH, MS_BIND, close, ioctlPtr, lastErrno, mount, sethostname, socket, syscallError, umount2, unshare } from '../native/libc';
+import { NAMESPACE_FLAG, inNamespaces, returningHome, type ThreadNamespaceKind } from '../native/netns';
 import { invalidArgument } from '../errors';
 
 /** The namespaces a pod may own; pid is held by the pod init, not pinned here. */
-export type PinnedKind = 'net' | 'ipc' | 'uts';
+export type PinnedKind = ThreadNamespaceKind;
 
-const NS_FLAG: Record<PinnedKind, number> = { net: CLONE_NEWNET, ipc: CLONE_NEWIPC, uts: CLONE_NEWUTS };
 const KINDS: PinnedKind[] = ['net', 'ipc', 'uts'];
 
 /** A sysctl as a file under /proc/sys and the value to write. */
@@ -57,25 +41,16 @@ const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const IFF_UP = 0x1;
 const ENOENT = 2;
+const EINVAL = 22;
 
 /**
  * Creates and pins pod namespaces without a process per pod. unshare(2) of net/ipc/uts affects
  * only the calling thread, so the daemon's main thread steps into fresh namespaces, bind-mounts
  * /proc/thread-self/ns/* onto files, configures what must be done from inside (hostname, loopback,
- * sysctls) and steps back through fds of its original namespaces, opened once. Everything between
- * unshare and the return is synchronous on this thread: no callback can run in the wrong namespace.
+ * sysctls) and steps back (`returningHome`). Everything between unshare and the return is
+ * synchronous on this thread: no callback can run in the wrong namespace.
  */
 export class NamespacePinner {
-  private readonly home: Record<PinnedKind, number>;
-
-  constructor() {
-    this.home = {
-      net: openSync('/proc/thread-self/ns/net', 'r'),
-      ipc: openSync('/proc/thread-self/ns/ipc', 'r'),
-      uts: openSync('/proc/thread-self/ns/uts', 'r'),
-    };
-  }
-
   pin(req: PinRequest): PinResult {
     const kinds = KINDS.filter((k) => req.kinds.includes(k));
     const paths: PinnedPaths = {};
@@ -87,7 +62,7 @@ export class NamespacePinner {
     }
     const deferred: SysctlWrite[] = [];
     try {
-      this.inside(kinds, () => {
+      returningHome(kinds, `pinning pod namespaces in ${req.dir}`, () => {
         if (unshareFlags(kinds) !== 0) throw syscallError(`unshare ${kinds.join('+')} namespaces for ${req.dir}`);
         for (const kind of kinds) {
           if (mount(`/proc/thread-self/ns/${kind}`, paths[kind]!, null, MS_BIND, null) !== 0) {
@@ -111,38 +86,12 @@ export class NamespacePinner {
 
   /** Runs `work` synchronously inside the pinned namespaces at `paths`, then returns home. */
   enter(paths: PinnedPaths, work: () => void): void {
-    const kinds = KINDS.filter((k) => paths[k] !== undefined);
-    const fds = kinds.map((k) => openSync(paths[k]!, 'r'));
-    try {
-      this.inside(kinds, () => {
-        kinds.forEach((kind, i) => {
-          if (setns(fds[i]!, NS_FLAG[kind]) !== 0) throw syscallError(`join the ${kind} namespace ${paths[kind]}`);
-        });
-        work();
-      });
-    } finally {
-      fds.forEach((fd) => closeSync(fd));
-    }
-  }
-
-  /** `work` may leave this thread in other namespaces of `kinds`; they are always restored. */
-  private inside(kinds: PinnedKind[], work: () => void): void {
-    try {
-      work();
-    } finally {
-      for (const kind of kinds) {
-        if (setns(this.home[kind], NS_FLAG[kind]) !== 0) {
-          // The main thread would keep running in a pod's namespace: nothing after this is safe.
-          process.stderr.write(`shoald: fatal: cannot return to the host ${kind} namespace: ${syscallError('setns').message}\n`);
-          process.exit(70);
-        }
-      }
-    }
+    inNamespaces(paths, 'configure the pod', work);
   }
 }
 
 function unshareFlags(kinds: PinnedKind[]): number {
-  return unshare(kinds.reduce((f, k) => f | NS_FLAG[k], 0));
+  return unshare(kinds.reduce((f, k) => f | NAMESPACE_FLAG[k], 0));
 }
 
 /** Brings `lo` up in the calling thread's network namespace (what the loopback plugin does). */
@@ -176,11 +125,11 @@ export function writeSysctl(s: SysctlWrite): boolean {
 export function unpinNamespaces(dir: string): void {
   for (const kind of KINDS) {
     const target = join(dir, kind);
-    if (!existsSync(target)) continue;
     if (umount2(target, MNT_DETACH) !== 0) {
       const errno = lastErrno();
+      if (errno === ENOENT) continue;
       // EINVAL: not a mount point (a crash between creating the file and mounting it).
-      if (errno !== 22 && errno !== ENOENT) throw syscallError(`unmount the ${kind} namespace file ${target}`, errno);
+      if (errno !== EINVAL) throw syscallError(`unmount the ${kind} namespace file ${target}`, errno);
     }
     rmSync(target, { force: true });
   }
