@@ -53,8 +53,10 @@ export class PodNetwork {
   }
 
   /**
-   * Writes the cache entry DEL needs (config, arguments, netns), before any plugin runs. Split from
-   * `add` so the caller can overlap this write with its own record write.
+   * Writes the cache entry DEL needs (config, arguments, netns) and syncs it, before any plugin
+   * runs: the only synced write of RunPodSandbox, because plugins' allocations (host-local's address
+   * store) survive a power loss and must be releasable after it. Split from `add` so the caller can
+   * overlap the sync with its own work.
    */
   async prepare(req: AttachRequest): Promise<CachedAttachment> {
     const state = this.watcher.current();
@@ -67,7 +69,7 @@ export class PodNetwork {
       capabilityArgs: req.capabilityArgs,
       network: state.config,
     };
-    await this.cache.write(entry, true);
+    await this.cache.writeEntry(entry);
     return entry;
   }
 
@@ -89,22 +91,20 @@ export class PodNetwork {
     return { result, addresses: podAddresses(result) };
   }
 
-  /** Stores the ADD result for DEL's prevResult and for status after a restart. */
-  async commit(entry: CachedAttachment, attachment: Attachment): Promise<void> {
-    await this.cache.write({ ...entry, result: attachment.result }, false);
+  /** Stores the ADD result for DEL's prevResult and for status after a restart (not synced). */
+  commit(entry: CachedAttachment, attachment: Attachment): void {
+    this.cache.writeResult(entry.containerId, attachment.result);
   }
 
-  async attach(req: AttachRequest): Promise<Attachment> {
-    const entry = await this.prepare(req);
-    const attachment = await this.add(entry);
-    await this.commit(entry, attachment);
-    return attachment;
-  }
-
-  /** Releases the attachment cached for `containerId`; nothing cached → nothing to do. */
+  /**
+   * Releases the attachment cached for `containerId` with one DEL over the list; nothing cached →
+   * nothing to do. An entry torn by a crash before its sync finished is dropped: ADD never ran.
+   */
   async detach(containerId: string): Promise<void> {
-    const entry = this.cache.read(containerId);
-    if (!entry) return;
+    const found = this.cache.lookup(containerId);
+    if (found.kind === 'unreadable') this.cache.remove(containerId);
+    if (found.kind !== 'entry') return;
+    const entry = found.entry;
     const end = this.duration.startTimer({ command: 'DEL' });
     try {
       await this.runDel(entry);

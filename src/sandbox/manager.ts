@@ -221,71 +221,72 @@ export class SandboxManager {
     const entry: Entry = { record, config };
     this.entries.set(id, entry);
     const timings = new StepTimer();
+    // The cache sync and the ADD settle before any teardown, which must never race them.
+    let inFlight: Promise<unknown> = Promise.resolve();
     try {
+      // The CNI cache entry is the one write RunPodSandbox syncs (PodNetwork.prepare): it goes first
+      // so the sync runs while the directory is made and the namespaces are pinned.
+      const prepared = own.net
+        ? this.deps.network.prepare({
+            containerId: id,
+            netns: join(dir, 'net'),
+            podName: md.name,
+            podNamespace: md.namespace,
+            podUid: md.uid,
+            capabilityArgs: capabilityArgs(config),
+          })
+        : Promise.resolve(undefined);
+      inFlight = Promise.allSettled([prepared]);
       mkdirSync(dir, { mode: 0o711 });
       // The cgroup is named in the pod directory before it is made, so a crash before the record
-      // reaches the disk still leaves enough for the start-up reconcile to remove it.
+      // is written still leaves enough for the start-up reconcile to remove it.
       writeFileSync(join(dir, CGROUP_MARKER), JSON.stringify({ path: cgroupPath, created: record.cgroupCreated }));
-      // The record and the CNI cache entry DEL would need must be durable before CNI ADD; their
-      // fsyncs run while the namespaces, cgroup and files are made. Both settle before any
-      // teardown, which must never race an in-flight record write.
-      const durable = Promise.allSettled([
-        this.store.write(record, true),
-        own.net
-          ? this.deps.network.prepare({
-              containerId: id,
-              netns: join(dir, 'net'),
-              podName: md.name,
-              podNamespace: md.namespace,
-              podUid: md.uid,
-              capabilityArgs: capabilityArgs(config),
-            })
-          : Promise.resolve(undefined),
-      ]);
-      let pinned: ReturnType<NamespacePinner['pin']> | undefined;
-      let madeError: unknown;
-      try {
-        cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
-        pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
-        record.namespaces = { ...pinned.paths };
-        timings.mark('cgroup+pin');
-        if (own.ipc) mountPodShm(shm);
-        await Promise.all([writeResolvConf(record.files.resolvConf, config.dnsConfig), writeHostname(record.files.hostname, hostname)]);
-        timings.mark('shm+files');
-      } catch (err) {
-        madeError = err;
-      }
-      const [written, prep] = await durable;
-      timings.mark('record');
-      if (written.status === 'rejected') throw written.reason;
-      if (prep.status === 'rejected') throw internal(`pod "${md.namespace}/${md.name}" (${id}): ${errorText(prep.reason)}`);
-      if (madeError !== undefined || !pinned) throw madeError;
-      const prepared = prep.value;
-      let committed: Promise<void> = Promise.resolve();
-      if (prepared) {
-        const attachment = await this.deps.network.add(prepared).catch((err: unknown) => {
-          throw internal(`pod "${md.namespace}/${md.name}" (${id}): network setup failed: ${errorText(err)}`);
-        });
-        timings.mark('cni');
-        committed = this.deps.network.commit(prepared, attachment);
-        committed.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
-        record.network = { ip: attachment.addresses.primary, additionalIps: attachment.addresses.additional };
+      this.store.write(record);
+      const pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
+      record.namespaces = { ...pinned.paths };
+      timings.done('pinned');
+      // ADD needs only the network namespace and the synced cache entry: it starts as soon as the
+      // entry is on disk, and the pod's cgroup and files are made while the plugins run.
+      const adding = prepared.then(
+        async (entry) => {
+          timings.done('cni-cache-synced');
+          if (!entry) return undefined;
+          const attachment = await this.deps.network.add(entry).catch((err: unknown) => {
+            throw internal(`pod "${md.namespace}/${md.name}" (${id}): network setup failed: ${errorText(err)}`);
+          });
+          timings.done('cni-added');
+          return { entry, attachment };
+        },
+        (err: unknown) => {
+          throw internal(`pod "${md.namespace}/${md.name}" (${id}): ${errorText(err)}`);
+        },
+      );
+      inFlight = Promise.allSettled([adding]);
+      cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
+      if (own.ipc) mountPodShm(shm);
+      writeResolvConf(record.files.resolvConf, config.dnsConfig);
+      writeHostname(record.files.hostname, hostname);
+      timings.done('cgroup+shm+files');
+      const added = await adding;
+      if (added) {
+        this.deps.network.commit(added.entry, added.attachment);
+        record.network = { ip: added.attachment.addresses.primary, additionalIps: added.attachment.addresses.additional };
         if (pinned.deferredSysctls.length > 0) this.applySysctlsLate(record.namespaces, pinned.deferredSysctls);
-        await writeHosts(record.files.hosts, hostname, [record.network.ip, ...record.network.additionalIps].filter(Boolean));
+        writeHosts(record.files.hosts, hostname, [record.network.ip, ...record.network.additionalIps].filter(Boolean));
       } else {
-        await copyHostHosts(record.files.hosts);
+        copyHostHosts(record.files.hosts);
       }
       if (modes.pid === NamespaceMode.POD && this.deps.podInit) {
         record.podInit = await this.deps.podInit.start({ podId: id, runtimeId: podInitId(id), dir, namespaces: record.namespaces, cgroupPath });
         record.namespaces.pid = `/proc/${record.podInit.pid}/ns/pid`;
       }
       record.state = 'ready';
-      // Both on disk (not synced: see SandboxStore.write) before the answer.
-      const done = await Promise.allSettled([committed, this.store.write(record, false)]);
-      for (const d of done) if (d.status === 'rejected') throw d.reason;
-      timings.mark('ready');
+      // On disk (not synced: see SandboxStore.write) before the answer.
+      this.store.write(record);
+      timings.done('ready');
       this.deps.log.debug({ podId: id, ms: timings.steps }, 'pod sandbox ready');
     } catch (err) {
+      await inFlight;
       record.state = 'creating';
       await this.teardown(record).catch((cleanupErr: unknown) => {
         this.deps.log.error({ podId: id, err: errorText(cleanupErr) }, 'cleaning up a failed RunPodSandbox');
@@ -319,16 +320,15 @@ export class SandboxManager {
       const timings = new StepTimer();
       await this.hooks.stopPodContainers(e.record.id, 'pod sandbox stopped');
       if (e.record.podInit) await this.deps.podInit?.stop(e.record.podInit);
-      timings.mark('containers');
+      timings.done('containers');
       await this.deps.network.detach(e.record.id).catch((err: unknown) => {
         throw internal(`StopPodSandbox ${e.record.id}: releasing the network failed: ${errorText(err)}`);
       });
-      timings.mark('cni');
+      timings.done('cni');
       if (e.record.state !== 'notready') {
         e.record.state = 'notready';
-        await this.store.write(e.record, false);
+        this.store.write(e.record);
       }
-      timings.mark('record');
       this.deps.log.debug({ podId: e.record.id, ms: timings.steps }, 'pod sandbox stopped');
     });
   }
@@ -342,9 +342,8 @@ export class SandboxManager {
       if (!e) return;
       const timings = new StepTimer();
       await this.hooks.removePodContainers(e.record.id);
-      timings.mark('containers');
-      await this.teardown(e.record);
-      timings.mark('teardown');
+      timings.done('containers');
+      await this.teardown(e.record, timings);
       this.deps.log.debug({ podId: e.record.id, ms: timings.steps }, 'pod sandbox removed');
       this.entries.delete(e.record.id);
       this.names.release(e.record.nameKey, e.record.id);
@@ -369,7 +368,7 @@ export class SandboxManager {
         linux.resources = nextResources;
         linux.overhead = nextOverhead;
         e.record.config = Buffer.from(PodSandboxConfig.encode(e.config).finish()).toString('base64');
-        await this.store.write(e.record, false);
+        this.store.write(e.record);
       }
     });
   }
@@ -383,7 +382,7 @@ export class SandboxManager {
    * Releases everything a record names, in reverse order of creation; every step is idempotent so
    * this also finishes a teardown a crash interrupted.
    */
-  private async teardown(record: SandboxRecord): Promise<void> {
+  private async teardown(record: SandboxRecord, timings?: StepTimer): Promise<void> {
     const errors: string[] = [];
     const step = async (what: string, fn: () => void | Promise<void>): Promise<void> => {
       try {
@@ -391,6 +390,7 @@ export class SandboxManager {
       } catch (err) {
         errors.push(`${what}: ${errorText(err)}`);
       }
+      timings?.done(what);
     };
     // Also without a recorded init: a crash may have come between starting it and recording it.
     const podInit = record.podInit ?? (record.sharedPid && this.deps.podInit ? { pid: 0, startTime: '', runtimeId: podInitId(record.id) } : undefined);
@@ -404,7 +404,7 @@ export class SandboxManager {
       // Keep the record so a later RemovePodSandbox (or restart) retries what is left.
       throw internal(`pod sandbox ${record.id}: cleanup incomplete: ${errors.join('; ')}`);
     }
-    await this.store.remove(record.id);
+    this.store.remove(record.id);
   }
 
   /**
@@ -426,13 +426,13 @@ export class SandboxManager {
       if (record.state === 'ready' && record.namespaces.net && !mounts.has(record.namespaces.net)) {
         log.warn({ podId: record.id }, 'pod network namespace is gone; marking the sandbox NOTREADY');
         record.state = 'notready';
-        await this.store.write(record, false);
+        this.store.write(record);
       }
       if (record.state === 'ready' && record.podInit && this.deps.podInit && !this.deps.podInit.alive(record.podInit)) {
         // Its PID namespace died with it: the pod's containers can no longer share one.
         log.warn({ podId: record.id, pid: record.podInit.pid }, 'pod init is gone; marking the sandbox NOTREADY');
         record.state = 'notready';
-        await this.store.write(record, false);
+        this.store.write(record);
       }
       this.entries.set(record.id, { record, config });
       this.names.reserve(record.nameKey, record.id);
@@ -468,15 +468,16 @@ function defaultPodInit(config: Config): PodInitLauncher | undefined {
   return new RuntimePodInit(runtime, init, join(config.run_dir, 'pod-init'));
 }
 
-/** Milliseconds spent in each RunPodSandbox step, for the debug log. */
+/**
+ * For the debug log: when each step of an operation finished, in milliseconds since it began
+ * (steps overlap, so these are points in time, not durations).
+ */
 class StepTimer {
   readonly steps: Record<string, number> = {};
-  private last = process.hrtime.bigint();
+  private readonly start = process.hrtime.bigint();
 
-  mark(step: string): void {
-    const now = process.hrtime.bigint();
-    this.steps[step] = Number(now - this.last) / 1e6;
-    this.last = now;
+  done(step: string): void {
+    this.steps[step] = Math.round(Number(process.hrtime.bigint() - this.start) / 1e4) / 100;
   }
 }
 

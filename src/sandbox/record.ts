@@ -1,7 +1,7 @@
-import { readFileSync, readdirSync, mkdirSync, rmSync, promises as fsp } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic, isAtomicTempName } from '../store/atomic';
+import { isAtomicTempName } from '../store/atomic';
 
 /**
  * creating: RunPodSandbox has begun making things (a record in this state after a restart means the
@@ -68,22 +68,24 @@ export class SandboxStore {
   }
 
   /**
-   * Replaces the record atomically. `durable` (fsync) is needed only where a power loss could
-   * otherwise leave something that survives it (an IP in host-local's store) without a record to
-   * clean it up: the creating state. Later states need no fsync: after a power loss the pod is
-   * gone anyway, and an older record found then (creating → torn down, ready → NOTREADY because its
-   * namespaces are gone) leads to the same cleanup, every step of which is idempotent.
+   * Replaces the record atomically (temp file, rename) without fsync: a daemon killed at any point
+   * finds the last record it renamed, since the page cache outlives the process. After a power loss
+   * nothing a record names survives (namespaces, mounts, cgroups, the run dir, bridge and iptables
+   * state) except what CNI plugins keep on disk (host-local's address store), and that is released
+   * through the CNI cache entry, which is synced before ADD (PodNetwork.prepare) and found at start
+   * even without a record. An older or missing record after a power loss leads to the same cleanup
+   * (creating → torn down, ready → NOTREADY because its namespaces are gone), every step of which is
+   * idempotent.
    */
-  async write(record: SandboxRecord, durable: boolean): Promise<void> {
-    const path = this.file(record.id);
-    if (durable) return writeFileAtomic(path, JSON.stringify(record));
+  write(record: SandboxRecord): void {
+    // A few hundred bytes into the page cache: inline is quicker than two thread-pool round trips.
     const tmp = join(this.dir, `.${record.id}.json.${randomBytes(4).toString('hex')}.tmp`);
-    await fsp.writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
-    await fsp.rename(tmp, path);
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+    renameSync(tmp, this.file(record.id));
   }
 
   /** Not synced, for the reason given at `write`. */
-  async remove(id: string): Promise<void> {
+  remove(id: string): void {
     rmSync(this.file(id), { force: true });
   }
 
