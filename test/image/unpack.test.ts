@@ -52,6 +52,48 @@ test('files, modes, owners, times, symlinks, hardlinks, fifos and xattrs are kep
   expect(lgetxattr(join(root, 'etc/data'), 'user.shoal')?.toString()).toBe('yes');
 });
 
+test('files get their exact mode and owner whether or not creation alone could give them', async () => {
+  const root = await unpack([
+    { name: 'plain', content: 'a', mode: 0o644 },
+    { name: 'private', content: 'b', mode: 0o600 },
+    // bits a usual umask (022) drops, and special bits: both need an explicit chmod
+    { name: 'open', content: 'c', mode: 0o666 },
+    { name: 'sticky', content: 'd', mode: 0o1755 },
+    { name: 'owned', content: 'e', mode: 0o644, uid: 7, gid: 8 },
+    // a setgid directory makes new files inherit its group: root:root must still be set
+    { name: 'shared/', type: 'directory', mode: 0o2775, gid: 50 },
+    { name: 'shared/rootfile', content: 'f', mode: 0o644, uid: 0, gid: 0 },
+    { name: 'shared/groupfile', content: 'g', mode: 0o640, uid: 0, gid: 9 },
+  ]);
+  const meta = (name: string) => {
+    const st = statSync(join(root, name));
+    return [st.mode & 0o7777, st.uid, st.gid];
+  };
+  expect(meta('plain')).toEqual([0o644, 0, 0]);
+  expect(meta('private')).toEqual([0o600, 0, 0]);
+  expect(meta('open')).toEqual([0o666, 0, 0]);
+  expect(meta('sticky')).toEqual([0o1755, 0, 0]);
+  expect(meta('owned')).toEqual([0o644, 7, 8]);
+  expect(meta('shared')).toEqual([0o2775, 0, 50]);
+  expect(meta('shared/rootfile')).toEqual([0o644, 0, 0]);
+  expect(meta('shared/groupfile')).toEqual([0o640, 0, 9]);
+});
+
+test('a file entry repeated, or replacing a symlink or fifo, replaces it', async () => {
+  const root = await unpack([
+    { name: 'f', content: 'first' },
+    { name: 'f', content: 'second' },
+    { name: 'l', type: 'symlink', linkname: '/etc/passwd' },
+    { name: 'l', content: 'not a link' },
+    { name: 'p', type: 'fifo' },
+    { name: 'p', content: 'not a fifo' },
+  ]);
+  expect(readFileSync(join(root, 'f'), 'utf8')).toBe('second');
+  expect(lstatSync(join(root, 'l')).isFile()).toBe(true);
+  expect(readFileSync(join(root, 'l'), 'utf8')).toBe('not a link');
+  expect(readFileSync(join(root, 'p'), 'utf8')).toBe('not a fifo');
+});
+
 test('OCI whiteouts become overlay whiteouts and opaque dirs', async () => {
   const root = await unpack([
     { name: 'etc/', type: 'directory' },

@@ -1,4 +1,4 @@
-import { constants as fsc, lstatSync, promises as fsp, type Stats } from 'node:fs';
+import { constants as fsc, lstatSync, promises as fsp, readFileSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -46,7 +46,7 @@ export interface UnpackStats {
 
 export async function unpackLayer(input: Readable, root: string, options: UnpackOptions): Promise<UnpackStats> {
   installBinarySafePaxDecoder();
-  const unpacker = new Unpacker(root, options);
+  const unpacker = new Unpacker(root, options, creationDefaults(root));
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
   feeding.catch(() => undefined); // surfaced below through the iterator or the await
@@ -70,6 +70,12 @@ export async function unpackLayer(input: Readable, root: string, options: Unpack
 class Unpacker {
   /** Directories verified to be real directories (not symlinks) under root, relative paths. */
   private readonly knownDirs = new Set<string>(['']);
+  /**
+   * Every non-directory path this unpack created. The layer dir starts empty and only this
+   * unpack writes into it, so a path in neither set does not exist and needs no lstat before it
+   * is created (creation is O_EXCL or mknod/symlink/link, which fail on an existing name anyway).
+   */
+  private readonly created = new Set<string>();
   /** Directory times are set last: creating children changes them. */
   private readonly dirTimes: Array<{ path: string; mtime: Date }> = [];
 
@@ -78,7 +84,12 @@ class Unpacker {
   constructor(
     private readonly root: string,
     private readonly options: UnpackOptions,
+    private readonly creation: CreationDefaults,
   ) {}
+
+  private mayExist(rel: string): boolean {
+    return this.created.has(rel) || this.knownDirs.has(rel);
+  }
 
   async entry(header: Header, body: Readable): Promise<void> {
     const name = header.name;
@@ -111,8 +122,10 @@ class Unpacker {
       const hidden = base.slice(WHITEOUT_PREFIX.length);
       if (hidden === '' || hidden === '.' || hidden === '..') throw new LayerRefused(name, 'malformed whiteout');
       const target = join(parent, hidden);
-      await this.clear(target, [...parentParts, hidden].join('/'));
+      const hiddenRel = [...parentParts, hidden].join('/');
+      await this.clear(target, hiddenRel);
       mknod(target, S_IFCHR, 0, 0);
+      this.created.add(hiddenRel);
       body.resume();
       return;
     }
@@ -121,11 +134,12 @@ class Unpacker {
     const rel = parts.join('/');
     switch (header.type) {
       case 'directory': {
-        const existing = await lstatOrUndefined(target);
+        const existing = this.mayExist(rel) ? await lstatOrUndefined(target) : undefined;
         if (!existing || !existing.isDirectory()) {
           if (existing) await this.clear(target, rel);
           await fsp.mkdir(target, { mode: 0o700 });
         }
+        this.created.delete(rel);
         this.knownDirs.add(rel);
         await this.applyMetadata(target, header, 'directory');
         body.resume();
@@ -134,19 +148,21 @@ class Unpacker {
       case 'file':
       case 'contiguous-file': {
         await this.clear(target, rel);
+        this.created.add(rel);
+        const plan = this.filePlan(header);
         if ((header.size ?? 0) <= BACKGROUND_FILE_MAX) {
           // read the (small) content now, write it on the thread pool while parsing goes on
           const chunks: Buffer[] = [];
           for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-          this.writeInBackground(rel, () => writeFile(target, chunks, header));
+          this.writeInBackground(rel, () => writeFile(target, chunks, plan));
           return;
         }
-        const fh = await fsp.open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        const fh = await fsp.open(target, CREATE_FLAGS, plan.createMode);
         try {
           // iterated rather than piped: Node's pipeline misses the end of tar-stream's
           // (streamx) entry streams when they are empty
           for await (const chunk of body as AsyncIterable<Buffer>) await fh.write(chunk);
-          await finishFile(fh, header);
+          await finishFile(fh, plan);
         } finally {
           await fh.close();
         }
@@ -157,6 +173,7 @@ class Unpacker {
         if (!header.linkname) throw new LayerRefused(name, 'symlink without a target');
         await this.clear(target, rel);
         await fsp.symlink(header.linkname, target);
+        this.created.add(rel);
         await this.applyMetadata(target, header, 'symlink');
         body.resume();
         return;
@@ -175,6 +192,7 @@ class Unpacker {
         }
         await this.clear(target, rel);
         await fsp.link(source, target);
+        this.created.add(rel);
         body.resume();
         return;
       }
@@ -186,6 +204,7 @@ class Unpacker {
         await this.clear(target, rel);
         const kind = header.type === 'character-device' ? S_IFCHR : S_IFBLK;
         mknod(target, kind | ((header.mode ?? 0o600) & 0o7777), header.devmajor ?? 0, header.devminor ?? 0);
+        this.created.add(rel);
         await this.applyMetadata(target, header, 'node');
         body.resume();
         return;
@@ -193,6 +212,7 @@ class Unpacker {
       case 'fifo': {
         await this.clear(target, rel);
         mknod(target, S_IFIFO | ((header.mode ?? 0o600) & 0o7777));
+        this.created.add(rel);
         await this.applyMetadata(target, header, 'node');
         body.resume();
         return;
@@ -274,6 +294,7 @@ class Unpacker {
 
   /** Removes whatever is at target so the new entry replaces it (never following a symlink). */
   private async clear(target: string, rel: string): Promise<void> {
+    if (!this.mayExist(rel)) return;
     const st = await lstatOrUndefined(target);
     if (!st) return;
     if (st.isDirectory()) {
@@ -282,11 +303,36 @@ class Unpacker {
     } else {
       await fsp.unlink(target);
     }
+    this.created.delete(rel);
   }
+
+  /**
+   * How to create a regular file with as few calls as possible: its owner is set only when
+   * creation would not already give it (root-owned files in a layer without setgid dirs need no
+   * fchown), its mode only when open(2) cannot (setuid/setgid/sticky bits, bits the umask drops).
+   */
+  private filePlan(header: Header): FilePlan {
+    const uid = owner(header, 'uid');
+    const gid = owner(header, 'gid');
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    const chown = uid !== this.creation.uid || gid !== this.creation.gid || this.setgidSeen;
+    const exactByOpen = (mode & ~0o777) === 0 && (mode & this.creation.umask) === 0;
+    return { uid, gid, mode, mtime: mtimeOf(header), createMode: exactByOpen ? mode : 0o600, chown, chmod: !exactByOpen, pax: header.pax ?? undefined };
+  }
+
+  /**
+   * A setgid directory exists in this layer (or is its root): files created below it inherit its
+   * group, so from then on every file is chowned explicitly.
+   */
+  private get setgidSeen(): boolean {
+    return this.creation.rootSetgid || this.setgidDirSeen;
+  }
+  private setgidDirSeen = false;
 
   private async applyMetadata(path: string, header: Header, kind: 'directory' | 'symlink' | 'node'): Promise<void> {
     await fsp.lchown(path, owner(header, 'uid'), owner(header, 'gid'));
     if (kind !== 'symlink') await fsp.chmod(path, header.mode ?? (kind === 'directory' ? 0o755 : 0o644));
+    if (kind === 'directory' && ((header.mode ?? 0) & S_ISGID) !== 0) this.setgidDirSeen = true;
     await this.applyXattrs(path, header);
     if (kind === 'directory') this.dirTimes.push({ path, mtime: mtimeOf(header) });
     else await fsp.lutimes(path, mtimeOf(header), mtimeOf(header));
@@ -332,14 +378,55 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
 const BACKGROUND_FILE_MAX = 4 * 1024 * 1024;
 const BACKGROUND_MAX_FILES = 16;
 
-async function finishFile(fh: FileHandle, header: Header): Promise<void> {
-  await fh.chown(owner(header, 'uid'), owner(header, 'gid'));
-  await fh.chmod(header.mode ?? 0o644); // after chown, which clears setuid/setgid
-  await fh.utimes(mtimeOf(header), mtimeOf(header));
+const S_ISGID = 0o2000;
+const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+
+/** What creating a file gives without further calls (this process's ids and umask, the root's setgid bit). */
+interface CreationDefaults {
+  uid: number;
+  gid: number;
+  umask: number;
+  rootSetgid: boolean;
 }
 
-async function writeFile(target: string, chunks: Buffer[], header: Header): Promise<number> {
-  const fh = await fsp.open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+let processUmask: number | undefined;
+
+function creationDefaults(root: string): CreationDefaults {
+  // read from /proc rather than process.umask(), whose read-only form is deprecated; nothing in
+  // the daemon changes its umask, and a wrong guess only costs an fchmod (0o777 forces it)
+  if (processUmask === undefined) {
+    const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    processUmask = line ? parseInt(line[1], 8) : 0o777;
+  }
+  return {
+    uid: process.geteuid?.() ?? 0,
+    gid: process.getegid?.() ?? 0,
+    umask: processUmask,
+    rootSetgid: (lstatSync(root).mode & S_ISGID) !== 0,
+  };
+}
+
+interface FilePlan {
+  uid: number;
+  gid: number;
+  mode: number;
+  mtime: Date;
+  /** The mode open(2) creates the file with: the final one when the umask lets it through. */
+  createMode: number;
+  chown: boolean;
+  /** Also after a chown, which clears setuid/setgid: createMode is then only ever 0o777 bits. */
+  chmod: boolean;
+  pax?: Record<string, string>;
+}
+
+async function finishFile(fh: FileHandle, plan: FilePlan): Promise<void> {
+  if (plan.chown) await fh.chown(plan.uid, plan.gid);
+  if (plan.chmod) await fh.chmod(plan.mode); // after chown, which clears setuid/setgid
+  await fh.utimes(plan.mtime, plan.mtime);
+}
+
+async function writeFile(target: string, chunks: Buffer[], plan: FilePlan): Promise<number> {
+  const fh = await fsp.open(target, CREATE_FLAGS, plan.createMode);
   let bytes = 0;
   try {
     if (chunks.length > 0) {
@@ -351,12 +438,12 @@ async function writeFile(target: string, chunks: Buffer[], header: Header): Prom
         await fh.write(rest);
       }
     }
-    await finishFile(fh, header);
+    await finishFile(fh, plan);
   } finally {
     await fh.close();
   }
-  if (header.pax) {
-    for (const [key, value] of Object.entries(header.pax)) {
+  if (plan.pax) {
+    for (const [key, value] of Object.entries(plan.pax)) {
       if (!key.startsWith(XATTR_PREFIX)) continue;
       const xattr = key.slice(XATTR_PREFIX.length);
       if (!xattr.startsWith('trusted.overlay.')) lsetxattr(target, xattr, Buffer.from(value, 'latin1'));
