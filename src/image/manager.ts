@@ -324,15 +324,54 @@ export class ImageManager {
   async holdLayers(holderId: string, imageId: string): Promise<void> {
     await this.lock.run(async () => {
       const record = await this.resolve(imageId);
-      await this.holdStore.put({ holderId, imageId: record.id, chainIds: record.layers.map((l) => l.chainId) });
+      const index = await this.holdIndexLocked();
+      const hold = { holderId, imageId: record.id, chainIds: record.layers.map((l) => l.chainId) };
+      await this.holdStore.put(hold);
+      index.set(holderId, hold.chainIds);
     });
   }
 
-  /** Drops holderId's hold (idempotent) and reclaims layers nothing else uses. */
+  /**
+   * Drops holderId's hold (idempotent) and deletes the layers it held that no other hold, no
+   * record and no pull in flight uses. Only that hold's layers are looked at (RemoveContainer
+   * calls this for every container): the full collection runs at start and on RemoveImage.
+   */
   async releaseLayers(holderId: string): Promise<void> {
     await this.lock.run(async () => {
-      if (await this.holdStore.remove(holderId)) await this.collectLocked();
+      const index = await this.holdIndexLocked();
+      const held = index.get(holderId) ?? [];
+      const removed = await this.holdStore.remove(holderId);
+      index.delete(holderId);
+      if (!removed) return;
+      const stillHeld = new Set([...index.values()].flat());
+      const candidates = [...new Set(held)].filter((c) => !stillHeld.has(c) && !this.leases.has(c) && !this.layerFlights.has(c));
+      if (candidates.length === 0) return;
+      // records may have been written by `shoald image import`: reread them before deleting
+      this.records.invalidate();
+      const inRecords = new Set((await this.records.all()).flatMap((r) => r.layers.map((l) => l.chainId)));
+      let layers = 0;
+      for (const chainId of candidates) {
+        if (inRecords.has(chainId)) continue;
+        await this.layerStore.remove(chainId);
+        layers++;
+      }
+      if (layers > 0) this.options.log.info({ layers, holder: holderId }, 'removed layers only a removed container still used');
     });
+  }
+
+  /**
+   * Holder id → chain ids, mirroring holds/ (only this daemon writes holds, always under the
+   * store lock): read from disk once, then kept in step by holdLayers/releaseLayers.
+   */
+  private holdIndex?: Map<string, string[]>;
+
+  private async holdIndexLocked(): Promise<Map<string, string[]>> {
+    if (!this.holdIndex) {
+      const index = new Map<string, string[]>();
+      for (const hold of await this.holdStore.all()) index.set(hold.holderId, hold.chainIds);
+      this.holdIndex = index;
+    }
+    return this.holdIndex;
   }
 
   /** Deletes layers and blobs no record, hold or pull in flight references. */

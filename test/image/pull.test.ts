@@ -162,6 +162,32 @@ test('RemoveImage drops all tags; shared layers stay while used; holds keep laye
   expect(readdirSync(join(store.root, 'images/blobs/sha256'))).toEqual([]);
 });
 
+test('releasing a hold deletes only layers no other hold or record uses, across a reopen', async () => {
+  const shared = await tarOf([{ name: 'shared', content: 'base' }]);
+  const held = buildImage([{ tar: shared, compression: 'gzip' }, { tar: await tarOf([{ name: 'own', content: 'held' }]), compression: 'gzip' }]);
+  const other = buildImage([{ tar: shared, compression: 'gzip' }, { tar: await tarOf([{ name: 'own', content: 'other' }]), compression: 'gzip' }]);
+  await pushImage(registry, 'test/held', 'v1', held);
+  await pushImage(registry, 'test/other', 'v1', other);
+  store = await newStore();
+  await store.images.pull(`${registry.host}/test/held:v1`, undefined);
+  await store.images.pull(`${registry.host}/test/other:v1`, undefined);
+  await store.images.holdLayers('ctr-a', held.id);
+  await store.images.holdLayers('ctr-b', held.id);
+  await store.images.remove(held.id);
+  expect(storeEntries(store).layers).toHaveLength(3);
+
+  await store.images.releaseLayers('ctr-a');
+  expect(storeEntries(store).layers).toHaveLength(3); // ctr-b still holds them
+  await store.reopen(); // the holds come back from disk
+  await store.images.releaseLayers('ctr-a'); // idempotent
+  expect(storeEntries(store).layers).toHaveLength(3);
+  await store.images.releaseLayers('ctr-b');
+  const left = storeEntries(store).layers;
+  expect(left).toHaveLength(2); // the shared base stays for test/other
+  const otherRecord = await store.images.find(`${registry.host}/test/other:v1`);
+  expect(otherRecord?.layers.map((l) => l.chainId.slice('sha256:'.length)).sort()).toEqual([...left].sort());
+});
+
 test('a tag moves to the newly pulled image; records survive reopening; leftovers are removed at open', async () => {
   const v1 = buildImage([{ tar: await tarOf([{ name: 'v', content: '1' }]), compression: 'gzip' }]);
   const v2 = buildImage([{ tar: await tarOf([{ name: 'v', content: '2' }]), compression: 'gzip' }]);
