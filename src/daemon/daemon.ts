@@ -63,13 +63,14 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   let metricsServer: HttpServer | undefined;
   let streamServer: StreamServer | undefined;
   let streamBackends: ReturnType<typeof daemonBackends> | undefined;
+  let images: ImageManager | undefined;
   const runtimeBinary = runtimeExecutable(config);
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
     const sandboxes = await SandboxManager.open({ config, log, network: podNetwork, registry: metrics.registry });
     const statsSource = new ManagedStatsSource(sandboxes);
-    const images = await ImageManager.open({ root: config.root, config, log, metrics });
+    images = await ImageManager.open({ root: config.root, config, log, metrics });
     const containers = await ContainerManager.open({
       root: config.root,
       runDir: config.run_dir,
@@ -123,6 +124,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
     await streamServer?.close();
     streamBackends?.close();
     await server.shutdown(0);
+    await images?.close();
     releaseLocks();
     throw err;
   }
@@ -138,6 +140,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       await streamServer?.close();
       streamBackends?.close();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+      await images?.close();
       releaseLocks();
       log.info('shoald stopped; containers keep running under their monitors');
     },
