@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { errorText } from '../errors';
+import { spawnDetached, type DetachedChild } from './spawn_detached';
 
 export interface MonitorLaunch {
   id: string;
@@ -56,14 +56,20 @@ export class MonitorLauncher {
 }
 
 /**
- * Spawns shoal-monitor (it detaches itself) and waits for its one-line JSON report on fd 3: the
- * pids, or the error it met. `what` names the operation in every message ("container X", "exec in
- * container X"). Used for containers and for exec sessions alike.
+ * Starts shoal-monitor (it detaches itself; posix_spawn, see spawn_detached.ts) and waits for its
+ * one-line JSON report on fd 3: the pids, or the error it met. `what` names the operation in every
+ * message ("container X", "exec in container X"). Used for containers and for exec sessions alike.
  */
 export function spawnMonitor(binary: string, args: string[], what: string, timeoutMs: number): Promise<MonitorStarted> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-    const sync = child.stdio[3] as Readable;
+    let child: DetachedChild;
+    try {
+      child = spawnDetached(binary, args);
+    } catch (err) {
+      reject(new Error(`${what}: running shoal-monitor: ${errorText(err)}`));
+      return;
+    }
+    const sync = child.fd3;
     let line = '';
     let stderr = '';
     let settled = false;
@@ -72,15 +78,16 @@ export function spawnMonitor(binary: string, args: string[], what: string, timeo
       settled = true;
       clearTimeout(timer);
       sync.destroy();
-      child.stderr?.destroy();
+      child.stderr.destroy();
       if (err) reject(err);
       else resolve(value!);
     };
     const timer = setTimeout(() => finish(new Error(`${what}: shoal-monitor sent no report within ${timeoutMs / 1000} s`)), timeoutMs);
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < 8192) stderr += s;
     });
-    child.once('error', (err) => finish(new Error(`${what}: running shoal-monitor: ${err.message}`)));
+    child.stderr.on('error', () => undefined); // only what it said matters, and only on failure
+    sync.on('error', (err) => finish(new Error(`${what}: reading shoal-monitor's report: ${err.message}`)));
     sync.setEncoding('utf8');
     sync.on('data', (s: string) => {
       line += s;
@@ -99,6 +106,5 @@ export function spawnMonitor(binary: string, args: string[], what: string, timeo
       finish(undefined, { pid: report.pid, monitorPid: report.monitor_pid });
     });
     sync.on('end', () => finish(new Error(`${what}: shoal-monitor exited without a report${stderr ? `: ${stderr.trim()}` : ''}`)));
-    child.unref();
   });
 }
