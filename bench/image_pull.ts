@@ -10,7 +10,8 @@
  * Run (as root), from the repository root:
  *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/image_pull.ts && \
- *   node /tmp/shoal-bench/bench/image_pull.js [--runs N] [--small-runs N] [--mb 200]
+ *   node /tmp/shoal-bench/bench/image_pull.js [--runs N] [--small-runs N] [--mb 200] [--only shoal|containerd]
+ * (`--only shoal` skips containerd: for profiling shoal's side, e.g. under `node --cpu-prof`.)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,10 @@ const opt = (name: string, fallback: number) => (args.includes(name) ? Number(ar
 const RUNS = opt('--runs', 3);
 const SMALL_RUNS = opt('--small-runs', 20);
 const TOTAL_MB = opt('--mb', 200);
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'shoal' && ONLY !== 'containerd') throw new Error(`--only takes shoal or containerd, not ${ONLY}`);
+const runShoal = ONLY !== 'containerd';
+const runContainerd = ONLY !== 'shoal';
 
 /** A layer of ~`mb` MB: files that are half incompressible, half text, like real userlands. */
 async function layer(mb: number, seed: number): Promise<Buffer> {
@@ -42,10 +47,12 @@ async function layer(mb: number, seed: number): Promise<Buffer> {
 }
 
 function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 function p95(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)];
 }
@@ -128,33 +135,33 @@ async function main(): Promise<void> {
     const compressed = big.layers.reduce((n, l) => n + l.data.length, 0);
     process.stdout.write(`big image: ${(compressed / 1e6).toFixed(1)} MB compressed, ${TOTAL_MB} MB of files\n`);
 
-    containerd = await startContainerd();
+    if (runContainerd) containerd = await startContainerd();
     const bigRef = `${registry.host}/bench/big:v1`;
     const smallRef = `${registry.host}/bench/small:v1`;
     const shoalBig: number[] = [];
     const ctrBig: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      ctrBig.push(ctrPull(containerd, bigRef));
-      shoalBig.push(await shoalPull(registry, bigRef));
+      if (containerd) ctrBig.push(ctrPull(containerd, bigRef));
+      if (runShoal) shoalBig.push(await shoalPull(registry, bigRef));
     }
     const shoalSmall: number[] = [];
     const ctrSmall: number[] = [];
     for (let i = 0; i < SMALL_RUNS; i++) {
-      ctrSmall.push(ctrPull(containerd, smallRef));
-      shoalSmall.push(await shoalPull(registry, smallRef));
+      if (containerd) ctrSmall.push(ctrPull(containerd, smallRef));
+      if (runShoal) shoalSmall.push(await shoalPull(registry, smallRef));
     }
     const row = (name: string, s: number[], c: number[]) =>
       `${name.padEnd(28)} shoal p50 ${median(s).toFixed(1).padStart(8)} ms  p95 ${p95(s).toFixed(1).padStart(8)} ms | containerd p50 ${median(c).toFixed(1).padStart(8)} ms  p95 ${p95(c).toFixed(1).padStart(8)} ms | ratio ${(median(s) / median(c)).toFixed(2)}×\n`;
     // what `ctr` itself costs per call (process start + connect), included in containerd's times
     const ctrOverhead: number[] = [];
-    for (let i = 0; i < SMALL_RUNS; i++) {
+    for (let i = 0; containerd && i < SMALL_RUNS; i++) {
       const t0 = process.hrtime.bigint();
       spawnSync('ctr', ['-a', containerd.socket, 'version'], { stdio: 'ignore' });
       ctrOverhead.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     process.stdout.write(row(`cold pull ${TOTAL_MB} MB ×${RUNS}`, shoalBig, ctrBig));
     process.stdout.write(row(`cold pull 1 MB ×${SMALL_RUNS}`, shoalSmall, ctrSmall));
-    process.stdout.write(`ctr client overhead (\`ctr version\`) p50 ${median(ctrOverhead).toFixed(1)} ms: part of every containerd time above\n`);
+    if (containerd) process.stdout.write(`ctr client overhead (\`ctr version\`) p50 ${median(ctrOverhead).toFixed(1)} ms: part of every containerd time above\n`);
   } finally {
     closeRegistryConnections();
     await containerd?.stop();

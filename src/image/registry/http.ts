@@ -76,8 +76,9 @@ export class StallGuard extends Transform {
   }
 
   private arm(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.fire(), this.stallMs);
+    // refreshed rather than replaced: this runs for every chunk of every layer
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(() => this.fire(), this.stallMs);
   }
 
   private fire(): void {
