@@ -73,6 +73,10 @@ int cg_signal_all(const struct cg_layout *l, const char *rel, int sig, struct sh
 /* Full directory of `rel` in hierarchy i. */
 int cg_dir(const struct cg_layout *l, int i, const char *rel, char *out, size_t outlen);
 
+/* mkdir of one cgroup level unless it exists: the shared parents (e.g. /shoal-runtime) are only
+ * looked up, because a mkdir that ends in EEXIST still takes the parent's inode lock exclusively
+ * and serialises containers created at the same time. */
+int cg_mkdir_missing(const char *dir, struct sh_err *e);
 /* Version-specific parts (cgroup_v1.c / cgroup_v2.c). */
 int cg_v1_prepare_dir(const char *mount, const char *opts, const char *rel, struct sh_err *e);
 int cg_v2_enable_controllers(const char *mount, const char *rel, struct sh_err *e);

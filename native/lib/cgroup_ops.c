@@ -37,6 +37,13 @@ int cg_read_file(const char *dir, const char *file, char *buf, size_t len, struc
   return 0;
 }
 
+int cg_mkdir_missing(const char *dir, struct sh_err *e) {
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return sh_errno(e, errno, "cgroup: mkdir %s", dir);
+  return 0;
+}
+
 int cg_path_valid(const char *rel, struct sh_err *e) {
   if (!rel) return sh_errf(e, "cgroup: no cgroupsPath");
   while (*rel == '/') rel++;
@@ -139,11 +146,10 @@ static int rmdir_tree(const char *dir, struct sh_err *e) {
     }
   }
   closedir(d);
-  for (int tries = 0;; tries++) {
+  struct sh_backoff b = {0};
+  for (;;) {
     if (rmdir(dir) == 0 || errno == ENOENT) return 0;
-    if (errno != EBUSY || tries >= 200) return sh_errno(e, errno, "cgroup: rmdir %s", dir);
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    if (errno != EBUSY || sh_backoff_wait(&b, 1000) < 0) return sh_errno(e, errno, "cgroup: rmdir %s", dir);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "util.h"
 
 /* A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set: copy the
  * parent's values down every level we create. */
@@ -36,7 +37,7 @@ int cg_v1_prepare_dir(const char *mount, const char *opts, const char *rel, stru
     size_t len = strlen(dir);
     if (n > 0) {
       snprintf(dir + len, sizeof dir - len, "/%.*s", (int)n, p);
-      if (mkdir(dir, 0755) < 0 && errno != EEXIST) return sh_errno(e, errno, "cgroup: mkdir %s", dir);
+      if (cg_mkdir_missing(dir, e) < 0) return -1;
       if (cpuset && cpuset_inherit(parent, dir, e) < 0) return -1;
     }
     if (!s) break;
@@ -49,7 +50,8 @@ int cg_v1_prepare_dir(const char *mount, const char *opts, const char *rel, stru
 int cg_v1_kill(const char *dir, struct sh_err *e) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-  for (int round = 0; round < 100; round++) {
+  struct sh_backoff b = {0};
+  do {
     FILE *f = fopen(path, "re");
     if (!f) return errno == ENOENT ? 0 : sh_errno(e, errno, "cgroup: open %s", path);
     int pid, any = 0;
@@ -63,9 +65,7 @@ int cg_v1_kill(const char *dir, struct sh_err *e) {
     }
     fclose(f);
     if (!any) return 0;
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
+  } while (sh_backoff_wait(&b, 1000) == 0);
   return sh_errf(e, "cgroup: %s still has processes after SIGKILL", dir);
 }
 

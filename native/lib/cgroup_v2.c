@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "util.h"
 
 /* Enables in `dir`'s subtree_control every controller its cgroup.controllers offers, one at a time:
  * a controller the kernel refuses to enable here (e.g. cpu with realtime tasks present) must not
@@ -50,7 +51,7 @@ int cg_v2_enable_controllers(const char *mount, const char *rel, struct sh_err *
       if (enable_all(dir, is_root, e) < 0) return -1;
       size_t len = strlen(dir);
       snprintf(dir + len, sizeof dir - len, "/%.*s", (int)n, p);
-      if (mkdir(dir, 0755) < 0 && errno != EEXIST) return sh_errno(e, errno, "cgroup: mkdir %s", dir);
+      if (cg_mkdir_missing(dir, e) < 0) return -1;
       is_root = 0;
     }
     if (!s) break;
@@ -65,13 +66,12 @@ int cg_v2_kill(const char *dir, struct sh_err *e) {
   if (access(path, F_OK) == 0) {
     if (cg_write_file(dir, "cgroup.kill", "1", e) < 0) return -1;
     /* cgroup.events says "populated 0" once every task has gone. */
-    for (int i = 0; i < 200; i++) {
+    struct sh_backoff b = {0};
+    do {
       char ev[256];
       if (cg_read_file(dir, "cgroup.events", ev, sizeof ev, e) < 0) return -1;
       if (strstr(ev, "populated 0")) return 0;
-      struct timespec ts = {0, 5 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-    }
+    } while (sh_backoff_wait(&b, 1000) == 0);
     return sh_errf(e, "cgroup: %s still populated after cgroup.kill", dir);
   }
   return cg_v1_kill(dir, e); /* kernels before 5.14: same pid-list walk as v1 */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void sh_unescape_mountinfo(char *s) {
@@ -117,4 +118,15 @@ unsigned long long sh_proc_start_time(pid_t pid) {
   for (p++; *p && field < 22; p++)
     if (*p == ' ') field++;
   return strtoull(p, NULL, 10);
+}
+
+int sh_backoff_wait(struct sh_backoff *b, long budget_ms) {
+  if (b->next_us <= 0) b->next_us = 50;
+  if (b->slept_us >= budget_ms * 1000) return -1;
+  struct timespec ts = {b->next_us / 1000000, (b->next_us % 1000000) * 1000};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+  b->slept_us += b->next_us;
+  b->next_us = b->next_us * 2 > 10000 ? 10000 : b->next_us * 2;
+  return 0;
 }

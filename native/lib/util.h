@@ -17,6 +17,15 @@ char *sh_read_file(const char *path, size_t *len, struct sh_err *e);
 int sh_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct sh_err *e);
 /* mkdir -p. */
 int sh_mkdir_p(const char *path, mode_t mode, struct sh_err *e);
+/* Waiting for the kernel to finish something it gives no event for (tasks leaving a cgroup after
+ * SIGKILL, a cgroup's last reference going): sleeps 50 µs, then twice as long each call up to 10 ms,
+ * so a quick finish costs microseconds instead of a fixed coarse tick. Returns 0 while the total
+ * slept stays under budget_ms, -1 once it is spent (the caller reports the timeout). */
+struct sh_backoff {
+  long next_us;
+  long slept_us;
+};
+int sh_backoff_wait(struct sh_backoff *b, long budget_ms);
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if it does not exist. */
 unsigned long long sh_proc_start_time(pid_t pid);
 #endif
