@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +130,29 @@ int sh_kill(const char *root, const char *id, const char *signal, int all, struc
   return r;
 }
 
+/* Waits up to budget_ms for the container process to exit (zombie or reaped): woken by its pidfd,
+ * which becomes readable when it exits, rather than by polling /proc. */
+static void wait_stopped(const char *root, const struct sh_state *s, int budget_ms) {
+  int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+  if (pidfd < 0 && errno == ESRCH) return; /* already reaped */
+  /* The pid may have been reused between the state check and pidfd_open: the start time, read after
+   * the pidfd pins the process, says whether it is still ours. */
+  int r = 0;
+  if (pidfd >= 0 && strcmp(sh_state_status(root, s), "stopped") != 0) {
+    struct pollfd p = {pidfd, POLLIN, 0};
+    while ((r = poll(&p, 1, budget_ms)) < 0 && errno == EINTR) {
+    }
+  }
+  if (pidfd < 0 || r < 0) {
+    /* No pidfd (kernel before 5.3) or poll failed: look at /proc until it says stopped. */
+    sh_warn("delete: waiting for pid %d by polling /proc (%s)", (int)s->pid, strerror(errno));
+    struct sh_backoff b = {0};
+    while (strcmp(sh_state_status(root, s), "stopped") != 0 && sh_backoff_wait(&b, budget_ms) == 0) {
+    }
+  }
+  if (pidfd >= 0) close(pidfd);
+}
+
 int sh_delete(const char *root, const char *id, int force, struct sh_err *e) {
   struct sh_state s;
   char dir[PATH_MAX];
@@ -147,13 +172,9 @@ int sh_delete(const char *root, const char *id, int force, struct sh_err *e) {
   struct cg_layout l;
   int r = 0;
   if (cg_layout_load(&l, e) < 0 || cg_destroy(&l, s.cgroups_path, e) < 0) r = -1;
-  /* The container process may still be a zombie of its parent; wait briefly until it is gone
-   * from its namespaces so poststop hooks see it stopped. */
-  for (int i = 0; i < 100 && strcmp(status, "stopped") != 0; i++) {
-    if (!strcmp(sh_state_status(root, &s), "stopped")) break;
-    struct timespec ts = {0, 2 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
+  /* The container process may still be on its way out; wait briefly until it is gone from its
+   * namespaces so poststop hooks see it stopped. */
+  if (strcmp(status, "stopped") != 0) wait_stopped(root, &s, 200);
   json_t *spec = sh_state_config(root, id, e);
   if (spec && rdt_remove(spec, id, e) < 0) r = -1;
   if (spec) {
