@@ -58,7 +58,8 @@ export class CniResultCache {
       writeFileSync(fd, JSON.stringify(entry));
       renameSync(tmp, path);
       dirFd = openSync(this.dir, 'r');
-      await Promise.all([fsyncAsync(fd), fsyncAsync(dirFd)]);
+      const synced = await Promise.allSettled([fsyncAsync(fd), fsyncAsync(dirFd)]);
+      for (const r of synced) if (r.status === 'rejected') throw r.reason;
     } catch (err) {
       rmSync(tmp, { force: true });
       throw err;

@@ -41,8 +41,12 @@ export function findPlugin(type: string, binDirs: string[]): string {
 /**
  * Runs one plugin with the CNI environment and `config` on stdin, killed after the timeout.
  * Resolves with its stdout parsed as JSON (or undefined when it printed nothing).
+ *
+ * With `stdinGate`, the config is written only once the gate resolves, and the plugin is killed
+ * unstarted if it rejects: a plugin acts on nothing before it has read its config, so its process
+ * start overlaps whatever the gate waits for (the sync of the cache entry DEL needs).
  */
-export function execPlugin(type: string, config: object, inv: PluginInvocation): Promise<unknown> {
+export function execPlugin(type: string, config: object, inv: PluginInvocation, stdinGate?: Promise<void>): Promise<unknown> {
   const path = findPlugin(type, inv.binDirs);
   const env: NodeJS.ProcessEnv = {
     CNI_COMMAND: inv.command,
@@ -59,6 +63,7 @@ export function execPlugin(type: string, config: object, inv: PluginInvocation):
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
+    let gateError: unknown;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -77,6 +82,7 @@ export function execPlugin(type: string, config: object, inv: PluginInvocation):
       const stdout = Buffer.concat(out).toString('utf8').trim();
       const stderr = Buffer.concat(err).toString('utf8').trim();
       const tail = stderr ? ` (stderr: ${stderr.slice(-2000)})` : '';
+      if (gateError !== undefined) return reject(gateError);
       if (timedOut) {
         return reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: no answer within ${inv.timeoutMs} ms, killed${tail}`, true));
       }
@@ -90,7 +96,18 @@ export function execPlugin(type: string, config: object, inv: PluginInvocation):
         reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: output is not JSON: ${stdout.slice(0, 500)}`));
       }
     });
-    child.stdin.end(JSON.stringify(config));
+    const input = JSON.stringify(config);
+    if (!stdinGate) {
+      child.stdin.end(input);
+      return;
+    }
+    stdinGate.then(
+      () => child.stdin.end(input),
+      (err: unknown) => {
+        gateError = err;
+        child.kill('SIGKILL');
+      },
+    );
   });
 }
 

@@ -14,6 +14,12 @@ export interface AttachRequest {
   capabilityArgs: CapabilityArgs;
 }
 
+/** A cache entry written for ADD and the sync of it, which `add` waits for. */
+export interface PreparedAttachment {
+  entry: CachedAttachment;
+  synced: Promise<void>;
+}
+
 export interface Attachment {
   result: unknown;
   addresses: PodAddresses;
@@ -53,12 +59,12 @@ export class PodNetwork {
   }
 
   /**
-   * Writes the cache entry DEL needs (config, arguments, netns) and syncs it, before any plugin
-   * runs: the only synced write of RunPodSandbox, because plugins' allocations (host-local's address
-   * store) survive a power loss and must be releasable after it. Split from `add` so the caller can
-   * overlap the sync with its own work.
+   * Writes the cache entry DEL needs (config, arguments, netns) and starts its sync: the only synced
+   * write of RunPodSandbox, because plugins' allocations (host-local's address store) survive a
+   * power loss and must be releasable after it. `add` holds the first plugin's config back until
+   * `synced` resolves; the caller overlaps the sync with its own work meanwhile.
    */
-  async prepare(req: AttachRequest): Promise<CachedAttachment> {
+  prepare(req: AttachRequest): PreparedAttachment {
     const state = this.watcher.current();
     if (!state.ready || !state.config) throw new PluginError(`network not ready: ${state.message}`);
     const entry: CachedAttachment = {
@@ -69,20 +75,36 @@ export class PodNetwork {
       capabilityArgs: req.capabilityArgs,
       network: state.config,
     };
-    await this.cache.writeEntry(entry);
-    return entry;
+    const synced = this.cache.writeEntry(entry).catch((err: unknown) => {
+      // No plugin has read its config: nothing to release, and an entry not known to be on disk is
+      // dropped.
+      this.cache.remove(entry.containerId);
+      throw new PluginError(`syncing the CNI cache entry of ${entry.containerId}: ${(err as Error).message}`);
+    });
+    return { entry, synced };
   }
 
-  /** ADD over the list; on failure what the earlier plugins made is released again (DEL). */
-  async add(entry: CachedAttachment): Promise<Attachment> {
+  /**
+   * ADD over the list; on failure what the earlier plugins made is released again (DEL). The first
+   * plugin is started at once but gets its config only when the entry is synced: its process start
+   * overlaps the sync, and it acts on nothing before.
+   */
+  async add(prepared: PreparedAttachment): Promise<Attachment> {
+    const { entry } = prepared;
+    let unsynced = false;
+    const synced = prepared.synced.catch((err: unknown) => {
+      unsynced = true;
+      throw err;
+    });
     const end = this.duration.startTimer({ command: 'ADD' });
     let result: unknown;
     try {
-      result = await this.runAdd(entry);
+      result = await this.runAdd(entry, synced);
     } catch (err) {
       this.ops.inc({ command: 'ADD', result: 'error' });
       // Undo what the plugins before the failing one set up; the ADD error is the one to report.
-      await this.detach(entry.containerId).catch(() => undefined);
+      // Without a synced entry no plugin got its config.
+      if (!unsynced) await this.detach(entry.containerId).catch(() => undefined);
       throw err;
     } finally {
       end();
@@ -92,8 +114,8 @@ export class PodNetwork {
   }
 
   /** Stores the ADD result for DEL's prevResult and for status after a restart (not synced). */
-  commit(entry: CachedAttachment, attachment: Attachment): void {
-    this.cache.writeResult(entry.containerId, attachment.result);
+  commit(prepared: PreparedAttachment, attachment: Attachment): void {
+    this.cache.writeResult(prepared.entry.containerId, attachment.result);
   }
 
   /**
@@ -126,12 +148,15 @@ export class PodNetwork {
     return this.cache.ids();
   }
 
-  private async runAdd(entry: CachedAttachment): Promise<unknown> {
+  private async runAdd(entry: CachedAttachment, synced: Promise<void>): Promise<unknown> {
     let prev: unknown;
+    let gate: Promise<void> | undefined = synced;
     for (const plugin of entry.network.plugins) {
       if (isNoOpAdd(plugin, entry.capabilityArgs)) continue;
-      prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry));
+      prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry), gate);
+      gate = undefined; // later plugins start after the first has finished
     }
+    if (gate) await gate; // no plugin ran: the entry is still to be on disk before ADD "succeeds"
     return prev;
   }
 

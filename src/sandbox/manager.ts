@@ -22,6 +22,7 @@ import { SandboxStore, type SandboxRecord, type SandboxState, type SandboxNamesp
 import { NameReservations, podNameKey } from './names';
 import { planSysctls } from './sysctls';
 import { podCgroupPath, cgroupExists, podResources } from './pod_cgroup';
+import { readCgroupLayout } from '../cgroup/layout';
 import { ensurePrivateMount, mountPodShm, unmountAndRemove, mountPoints } from './mounts';
 import { effectiveModes, podHostname, capabilityArgs } from './pod_config';
 import { podFilePaths, writeResolvConf, writeHostname, writeHosts, copyHostHosts } from './pod_files';
@@ -94,6 +95,8 @@ export class SandboxManager {
   private readonly pinner = new NamespacePinner();
   private readonly store: SandboxStore;
   private readonly podsDir: string;
+  /** How cgroups are mounted does not change while the daemon runs: read once, not per pod. */
+  private readonly cgroupLayout = readCgroupLayout();
   private hooks: ContainerHooks = NO_HOOKS;
 
   private constructor(private readonly deps: SandboxManagerDeps) {
@@ -213,7 +216,7 @@ export class SandboxManager {
       dir,
       namespaces: {},
       cgroupPath,
-      cgroupCreated: !cgroupExists(cgroupPath),
+      cgroupCreated: !cgroupExists(cgroupPath, this.cgroupLayout),
       files: podFilePaths(dir, shm),
       network: { ip: '', additionalIps: [] },
       sharedPid: modes.pid === NamespaceMode.POD,
@@ -235,8 +238,9 @@ export class SandboxManager {
             podUid: md.uid,
             capabilityArgs: capabilityArgs(config),
           })
-        : Promise.resolve(undefined);
-      inFlight = Promise.allSettled([prepared]);
+        : undefined;
+      inFlight = Promise.allSettled([prepared?.synced]);
+      prepared?.synced.then(() => timings.done('cni-cache-synced'), () => undefined);
       mkdirSync(dir, { mode: 0o711 });
       // The cgroup is named in the pod directory before it is made, so a crash before the record
       // is written still leaves enough for the start-up reconcile to remove it.
@@ -245,32 +249,30 @@ export class SandboxManager {
       const pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
       record.namespaces = { ...pinned.paths };
       timings.done('pinned');
-      // ADD needs only the network namespace and the synced cache entry: it starts as soon as the
-      // entry is on disk, and the pod's cgroup and files are made while the plugins run.
-      const adding = prepared.then(
-        async (entry) => {
-          timings.done('cni-cache-synced');
-          if (!entry) return undefined;
-          const attachment = await this.deps.network.add(entry).catch((err: unknown) => {
-            throw internal(`pod "${md.namespace}/${md.name}" (${id}): network setup failed: ${errorText(err)}`);
-          });
-          timings.done('cni-added');
-          return { entry, attachment };
-        },
-        (err: unknown) => {
-          throw internal(`pod "${md.namespace}/${md.name}" (${id}): ${errorText(err)}`);
-        },
-      );
-      inFlight = Promise.allSettled([adding]);
+      // ADD needs only the network namespace and the synced cache entry: its first plugin starts now
+      // and gets its config once the entry is on disk; the pod's cgroup and files are made while the
+      // plugins run.
+      const adding = prepared
+        ? this.deps.network.add(prepared).then(
+            (attachment) => {
+              timings.done('cni-added');
+              return attachment;
+            },
+            (err: unknown) => {
+              throw internal(`pod "${md.namespace}/${md.name}" (${id}): network setup failed: ${errorText(err)}`);
+            },
+          )
+        : Promise.resolve(undefined);
+      inFlight = Promise.allSettled([prepared?.synced, adding]);
       cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
       if (own.ipc) mountPodShm(shm);
       writeResolvConf(record.files.resolvConf, config.dnsConfig);
       writeHostname(record.files.hostname, hostname);
       timings.done('cgroup+shm+files');
-      const added = await adding;
-      if (added) {
-        this.deps.network.commit(added.entry, added.attachment);
-        record.network = { ip: added.attachment.addresses.primary, additionalIps: added.attachment.addresses.additional };
+      const attachment = await adding;
+      if (prepared && attachment) {
+        this.deps.network.commit(prepared, attachment);
+        record.network = { ip: attachment.addresses.primary, additionalIps: attachment.addresses.additional };
         if (pinned.deferredSysctls.length > 0) this.applySysctlsLate(record.namespaces, pinned.deferredSysctls);
         writeHosts(record.files.hosts, hostname, [record.network.ip, ...record.network.additionalIps].filter(Boolean));
       } else {

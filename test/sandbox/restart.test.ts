@@ -114,3 +114,16 @@ test('a pod directory without a record (crash before the record reached the disk
   expect(existsSync(dir)).toBe(false);
   expect(existsSync(memDir)).toBe(false);
 });
+
+test('a CNI cache entry torn by a crash before its sync (ADD never ran) and a result without an entry are dropped at start', async () => {
+  const torn = 'd'.repeat(64);
+  const orphan = 'e'.repeat(64);
+  const cacheDir = join(daemon.root, 'cni');
+  await daemon.stop();
+  writeFileSync(join(cacheDir, `${torn}.json`), '{"containerId":"dddd');
+  writeFileSync(join(cacheDir, `${orphan}.result.json`), '{"cniVersion":"1.0.0"}');
+  daemon = await startDaemon({ reuse: daemon, cniToml });
+  expect(existsSync(join(cacheDir, `${torn}.json`))).toBe(false);
+  expect(existsSync(join(cacheDir, `${orphan}.result.json`))).toBe(false);
+  expect((await daemon.client.runtime('ListPodSandbox', {})).items).toEqual([]);
+});
