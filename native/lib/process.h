@@ -23,11 +23,14 @@ struct proc_ctx {
   struct caps_set caps;
   scmp_filter_ctx seccomp;
   int seccomp_notify;    /* the filter has SCMP_ACT_NOTIFY rules: loaded before 'R' (seccomp_notify.c) */
+  int seccomp_wait_killable; /* linux.seccomp.flags has SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
   struct proc_attrs attrs; /* personality, memory policy, I/O priority, scheduler */
 };
 
-/* linux.seccomp's listenerPath/listenerMetadata rules; *uses_notify when a rule is SCMP_ACT_NOTIFY. */
-int seccomp_notify_check(json_t *seccomp, int *uses_notify, struct sh_err *e);
+/* linux.seccomp's listenerPath/listenerMetadata rules; *uses_notify when a rule is SCMP_ACT_NOTIFY,
+ * *wait_killable when the flags ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (refused without a
+ * SCMP_ACT_NOTIFY rule: the kernel takes it only with a listener). */
+int seccomp_notify_check(json_t *seccomp, int *uses_notify, int *wait_killable, struct sh_err *e);
 /* In the process: no_new_privs (if asked), load the filter with a listener, send its fd to the
  * runtime as an 'F' message and wait for the runtime's 'A'. */
 int seccomp_load_notify(struct proc_ctx *p, struct sh_err *e);

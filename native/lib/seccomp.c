@@ -129,6 +129,7 @@ int seccomp_build(json_t *sc, scmp_filter_ctx *out, struct sh_err *e) {
     if (!strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC")) r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     else if (!strcmp(f, "SECCOMP_FILTER_FLAG_LOG")) r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
     else if (!strcmp(f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW")) r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+    else if (!strcmp(f, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) r = 0; /* applied at load (seccomp_notify.c) */
     else sh_warn("seccomp: flag %s is not supported, ignored", f);
     if (r < 0) {
       seccomp_release(ctx);
@@ -155,11 +156,12 @@ int seccomp_apply(scmp_filter_ctx ctx, struct sh_err *e) {
 }
 
 json_t *seccomp_features_json(void) {
-  return json_pack("{s:b,s:[sssssssss],s:[sssssss],s:[sss],s:[sss],s:[ss]}", "enabled", 1, "actions", "SCMP_ACT_ALLOW",
+  return json_pack("{s:b,s:[sssssssss],s:[sssssss],s:[ssss],s:[ssss],s:[ss]}", "enabled", 1, "actions", "SCMP_ACT_ALLOW",
                    "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
                    "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP", "operators", "SCMP_CMP_EQ", "SCMP_CMP_GE",
                    "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE", "knownFlags",
-                   "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "supportedFlags",
-                   "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "archs",
+                   "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "supportedFlags", "SECCOMP_FILTER_FLAG_TSYNC",
+                   "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "archs",
                    "SCMP_ARCH_X86_64", "SCMP_ARCH_X86");
 }

@@ -15,6 +15,7 @@ const EXDEV = 18;
 const AGENT = String.raw`
 import array, fcntl, json, os, select, socket, struct, sys, threading
 sock_path, out_path = sys.argv[1], sys.argv[2]
+hold_file = sys.argv[3] if len(sys.argv) > 3 else None  # answer only once this file exists
 NOTIF_RECV, NOTIF_SEND, EXDEV = 0xC0502100, 0xC0182101, ${EXDEV}
 lock = threading.Lock()
 def record(obj):
@@ -33,11 +34,15 @@ def answer(nfd, conn_no):
         except OSError:
             continue
         nid, pid, _flags, nr = struct.unpack_from('=QIIi', req, 0)
-        record({'conn': conn_no, 'syscall': nr})
+        record({'conn': conn_no, 'syscall': nr, 'pid': pid})
+        while hold_file and not os.path.exists(hold_file):
+            select.select([], [], [], 0.01)
         try:
             fcntl.ioctl(nfd, NOTIF_SEND, bytearray(struct.pack('=QqiI', nid, 0, -EXDEV, 0)), True)
-        except OSError:
-            pass
+            sent = 0
+        except OSError as e:
+            sent = e.errno
+        record({'conn': conn_no, 'answered': nr, 'errno': sent})
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(sock_path)
 srv.listen(4)
@@ -74,18 +79,21 @@ afterEach(() => {
 
 interface AgentRecord {
   conn: number;
+  pid?: number;
+  answered?: number;
+  errno?: number;
   nfds?: number;
   fdkind?: string;
   syscall?: number;
   cps?: { ociVersion: string; fds: string[]; pid: number; metadata?: string; state: { id: string; status: string; pid: number; bundle: string; ociVersion: string } };
 }
 
-async function startAgent(): Promise<{ sock: string; records: () => AgentRecord[] }> {
+async function startAgent(holdFile?: string): Promise<{ sock: string; records: () => AgentRecord[] }> {
   const script = path.join(h.tmp, 'agent.py');
   const sock = path.join(h.tmp, 'agent.sock');
   const out = path.join(h.tmp, 'agent.out');
   fs.writeFileSync(script, AGENT);
-  agent = spawn('python3', [script, sock, out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  agent = spawn('python3', [script, sock, out, ...(holdFile ? [holdFile] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(() => fs.existsSync(sock), 'the seccomp agent socket');
   const records = () =>
     fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AgentRecord) : [];
@@ -165,4 +173,53 @@ test('SCMP_ACT_NOTIFY without listenerPath, metadata without a path, and an unre
     (s.linux.seccomp as Record<string, unknown>).listenerMetadata = 'm';
   }, 'linux.seccomp.listenerMetadata');
   refused(notifyMkdir(path.join(h.tmp, 'nobody-listens.sock')), 'linux.seccomp.listenerPath');
+  refused((s) => {
+    s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'], syscalls: [] };
+  }, 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV');
+});
+
+/** SIGUSR1 pending for the whole process (ShdPnd) or its thread (SigPnd). */
+const usr1Pending = (pid: number) =>
+  fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .filter((l) => /^(ShdPnd|SigPnd):/.test(l))
+    .some((l) => (BigInt(`0x${l.split(/\s+/)[1]}`) & (1n << 9n)) !== 0n);
+
+/* The container's shell traps SIGUSR1 and runs its own kill(2) (a builtin), which the agent holds
+ * until told to answer; the test signals the shell while the agent holds the notification. */
+async function signalWhileHeld(flags: string[]): Promise<{ stdout: string; answer: AgentRecord; pendingWhileHeld: boolean }> {
+  const release = path.join(h.tmp, 'release');
+  const { sock, records } = await startAgent(release);
+  const b = h.bundle({ args: ['sh', '-c', "trap 'echo usr1' USR1; kill -0 1 2>/dev/null || echo refused; echo done"] });
+  b.writeConfig((s) => {
+    s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, flags, syscalls: [{ names: ['kill'], action: 'SCMP_ACT_NOTIFY' }] };
+  });
+  const run = h.runAsync(['run', '--bundle', b.dir, h.id()]);
+  await waitFor(() => records().some((x) => x.pid !== undefined), 'the agent to receive the kill notification');
+  const pid = records().find((x) => x.pid !== undefined)?.pid as number;
+  process.kill(pid, 'SIGUSR1');
+  let pendingWhileHeld = usr1Pending(pid);
+  // Without the flag the signal wakes the shell, which withdraws the notification and runs its trap.
+  if (!flags.length) await waitFor(() => !usr1Pending(pid), 'the shell to take SIGUSR1');
+  else pendingWhileHeld = pendingWhileHeld && usr1Pending(pid);
+  fs.writeFileSync(release, '');
+  await waitFor(() => records().some((x) => x.answered !== undefined), 'the agent to answer');
+  const r = await run;
+  expect(r.code).toBe(0);
+  return { stdout: r.stdout, answer: records().find((x) => x.answered !== undefined) as AgentRecord, pendingWhileHeld };
+}
+
+test('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a received notification survives a non-fatal signal and gets its answer', async () => {
+  const r = await signalWhileHeld(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']);
+  expect(r.pendingWhileHeld).toBe(true); // the shell is not woken by SIGUSR1 while the agent holds its kill
+  expect(r.answer.errno).toBe(0); // the agent's answer reached the waiting syscall
+  // the agent's -EXDEV reached the shell and the trap ran once the syscall had returned
+  expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['done', 'refused', 'usr1']);
+});
+
+test('without SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV the same signal withdraws the held notification', async () => {
+  const r = await signalWhileHeld([]);
+  expect(r.answer.errno).toBe(2); // ENOENT: the notification was gone when the agent answered
+  expect(r.stdout).toContain('usr1');
 });
