@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import type { Registry } from 'prom-client';
 import {
@@ -11,7 +11,7 @@ import {
   type ContainerStatus,
   type CreateContainerRequest,
 } from '../gen/runtime/v1/api';
-import { CriError, errorText, failedPrecondition, internal, invalidArgument, notFound } from '../errors';
+import { CriError, errorText, failedPrecondition, internal, invalidArgument, notFound, unavailable } from '../errors';
 import type { Logger } from '../log';
 import { KeyedLock } from '../util/keyed_lock';
 import { cgroupUpdate } from '../native/libshoal';
@@ -230,12 +230,18 @@ export class ContainerManager {
     t.step('record');
     // The layer hold (a durable write on the image side) is made while the rootfs is mounted and
     // the monitor launched. The image record names the layers meanwhile; an image removed in
-    // between fails the hold, and with it the create.
+    // between fails the hold, and with it the create. One removed, collected and pulled again
+    // within that time would leave the hold good but the mount on the deleted directories: the
+    // lower directories' identities, taken before the mount, are checked once the hold is made.
+    const lowers = await this.deps.images.layerDirs(image.id);
+    const lowerIds = dirIdentities(lowers);
+    t.step('layers');
     const held = this.deps.images.holdLayers(id, image.id);
     held.catch(() => undefined); // a failure meanwhile is met by the await below, not unhandled
     try {
-      const started = await this.launchLocked(entry, pod, image, t);
+      const started = await this.launchLocked(entry, pod, image, lowers, t);
       await held;
+      if (dirIdentities(lowers) !== lowerIds) throw unavailable(`CreateContainer ${id}: the layers of image ${image.id} were replaced while the container was being created; retry`);
       t.step('hold');
       const record = entry.record;
       record.pid = started.pid;
@@ -253,13 +259,11 @@ export class ContainerManager {
   }
 
   /** Mounts the rootfs, writes the bundle and launches the monitor (`create`): the container's pids. */
-  private async launchLocked(entry: ContainerEntry, pod: ReturnType<typeof podViewOf>, image: { id: string; config: ImageDefaults }, t: StepTimes) {
+  private async launchLocked(entry: ContainerEntry, pod: ReturnType<typeof podViewOf>, image: { id: string; config: ImageDefaults }, lowers: string[], t: StepTimes) {
     const { record, config } = entry;
     const id = record.id;
     const L = this.layout;
     const step = (name: string): void => t.step(name);
-    const lowers = await this.deps.images.layerDirs(image.id);
-    step('layers');
     mountRootfs(L.rootfs(id), lowers, L.upper(id), L.work(id));
     step('mount');
     const rootfs = L.rootfs(id);
@@ -528,4 +532,14 @@ const maxNs = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b)
 
 function monitorAlive(r: ContainerRecord): boolean {
   return r.monitorPid !== undefined && isMonitorOf(r.monitorPid, r.id);
+}
+
+/** Which directories these paths are now (device and inode), "" for one that is gone. */
+function dirIdentities(dirs: readonly string[]): string {
+  return dirs
+    .map((d) => {
+      const st = statSync(d, { throwIfNoEntry: false });
+      return st ? `${st.dev}:${st.ino}` : '';
+    })
+    .join(',');
 }
