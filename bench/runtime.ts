@@ -13,15 +13,15 @@
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/runtime.js [--runs 50] [--parallel 10]
  *
  * SHOAL_RUNTIME=/path/to/shoal-runtime measures another build (e.g. before/after a change) in the
- * same invocation layout; --favoured runs the benchmark (runtimes included) in a cpu cgroup of
- * high weight at nice -19, the closest this shared 2-CPU machine gets to a quiet one (the
- * containers' own processes still run in their runtimes' cgroups).
+ * same invocation layout; --favoured runs the benchmark, the runtimes and the containers (each
+ * run gets a bundle whose cgroupsPath lies below it, same rootfs) in a cpu cgroup of high weight at
+ * nice -19: the closest this shared 2-CPU machine gets to a quiet one.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeBundle } from '../test/helpers/bundle';
+import { Bundle, makeBundle } from '../test/helpers/bundle';
 
 const REPO = process.env.SHOAL_REPO ?? process.cwd();
 const args = process.argv.slice(2);
@@ -51,8 +51,19 @@ function cgroup2HasControllers(): string | undefined {
   return fs.readFileSync(path.join(mnt, 'cgroup.controllers'), 'utf8').trim() ? mnt : undefined;
 }
 
+/** --favoured: a bundle of its own (config only, the shared rootfs) whose cgroup is below the favoured one. */
+function favouredBundle(bundle: Bundle, id: string): string {
+  const dir = path.join(path.dirname(bundle.dir), `favoured-${id}`);
+  fs.mkdirSync(dir);
+  const spec = { ...bundle.spec, root: { ...bundle.spec.root, path: bundle.rootfs } };
+  spec.linux = { ...spec.linux, cgroupsPath: `/${path.basename(FAVOURED_CGROUP)}/${id}` };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  return dir;
+}
+
 /** One `run` of the bundle; resolves with the wall time in ms. */
-function runOnce(rt: Runtime, bundle: string, id: string): Promise<number> {
+function runOnce(rt: Runtime, shared: Bundle, id: string): Promise<number> {
+  const bundle = FAVOURED ? favouredBundle(shared, id) : shared.dir;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const p = spawn(rt.bin, ['--root', rt.root, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -120,17 +131,17 @@ async function main(): Promise<void> {
   let n = 0;
   try {
     // warm-up: page cache and first-run effects for every runtime
-    for (const rt of runtimes) await runOnce(rt, bundle.dir, `warm-${rt.name}`);
+    for (const rt of runtimes) await runOnce(rt, bundle, `warm-${rt.name}`);
     for (let i = 0; i < RUNS; i++) {
       for (const rt of runtimes) {
         progress(`sequential ${i + 1}/${RUNS} ${rt.name}`);
-        (seq[rt.name] ??= []).push(await runOnce(rt, bundle.dir, `seq-${rt.name}-${n++}`));
+        (seq[rt.name] ??= []).push(await runOnce(rt, bundle, `seq-${rt.name}-${n++}`));
       }
     }
     for (const rt of runtimes) {
       progress(`parallel ${PARALLEL} × ${rt.name}`);
       const t0 = process.hrtime.bigint();
-      par[rt.name] = await Promise.all(Array.from({ length: PARALLEL }, () => runOnce(rt, bundle.dir, `par-${rt.name}-${n++}`)));
+      par[rt.name] = await Promise.all(Array.from({ length: PARALLEL }, () => runOnce(rt, bundle, `par-${rt.name}-${n++}`)));
       parWall[rt.name] = Number(process.hrtime.bigint() - t0) / 1e6;
     }
     progress('');
@@ -174,12 +185,17 @@ async function main(): Promise<void> {
         /* another favoured run still in it */
       }
     }
-    // shoal-runtime's default cgroup parent (/shoal-runtime/<id>): removed when left empty
+    // shoal-runtime's default cgroup parent (/shoal-runtime/<id>) and the favoured parent in the
+    // other hierarchies: removed when left empty
     for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l))) {
-      try {
-        fs.rmdirSync(path.join(line.split(' ')[4], 'shoal-runtime'));
-      } catch {
-        /* absent or still in use */
+      for (const parent of ['shoal-runtime', ...(FAVOURED ? [path.basename(FAVOURED_CGROUP)] : [])]) {
+        const dir = path.join(line.split(' ')[4], parent);
+        if (dir === FAVOURED_CGROUP) continue; // we are still in it
+        try {
+          fs.rmdirSync(dir);
+        } catch {
+          /* absent or still in use */
+        }
       }
     }
   }
