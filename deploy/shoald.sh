@@ -8,8 +8,9 @@
 # bench/cri.ts (daemon VmRSS at 50 pods after the timed workloads, 4 runs each, load average
 # 9-13): 81-83 MiB with the flag against 86-131 MiB without (the young generation's state at that
 # moment decides), idle 70-71 against 80-81 MiB. --max-semi-space-size=1 alone caps only the young
-# generation: more objects are promoted and the old generation grew instead (99-130 MiB). No
-# latency change showed above the noise of the loaded machine (bench/README.md, cri.ts section).
+# generation: more objects are promoted and the old generation grew instead (99-130 MiB). Cost: the
+# per-call floor of small RPCs rose by 0.02-0.05 ms (a few percent, interleaved A/B); the timed CRI
+# workloads showed no change above the noise of the loaded machine (bench/README.md, cri.ts).
 # --enable-source-maps stays (≈4 MiB): errors in the log then name the TypeScript source lines.
 here=$(dirname "$(readlink -f "$0")")
 exec node --enable-source-maps --optimize-for-size "$here/../dist/main.js" "$@"
