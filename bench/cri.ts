@@ -10,7 +10,7 @@
  * processes with 50 pods (one container each).
  *
  * Run (as root, after `make build`), from the repository root:
- *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/cri.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd] [--memory-only]
  *

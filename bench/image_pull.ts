@@ -8,7 +8,7 @@
  * asserts nothing.
  *
  * Run (as root), from the repository root:
- *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/image_pull.ts && \
  *   node /tmp/shoal-bench/bench/image_pull.js [--runs N] [--small-runs N] [--mb 200] [--only shoal|containerd]
  * (`--only shoal` skips containerd: for profiling shoal's side, e.g. under `node --cpu-prof`.)
@@ -24,6 +24,7 @@ import { ImageManager } from '../src/image/manager';
 import { closeRegistryConnections } from '../src/image/registry/client';
 import { startRegistry, type TestRegistry } from '../test/helpers/registry';
 import { buildImage, pushImage, tarOf, type TarEntry } from '../test/helpers/test_images';
+import { withDaemonNodeFlags } from './peer_setup';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -169,6 +170,8 @@ async function main(): Promise<void> {
   }
 }
 
+withDaemonNodeFlags();
+console.log(`node flags as bin/shoald: ${process.execArgv.join(' ')}`);
 main().catch((err) => {
   process.stderr.write(`${(err as Error).stack ?? err}\n`);
   process.exit(1);

@@ -9,7 +9,7 @@
  * the container through `ctr run --rootfs` on the same rootfs the monitor's bundle uses.
  *
  * Run (as root, after `make -C native OUT=$PWD/bin`), from the repository root:
- *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck bench/monitor_rss.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/monitor_rss.js [--containers 3]
  */

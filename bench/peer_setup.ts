@@ -10,6 +10,25 @@ import { tarOf } from '../test/helpers/test_images';
 
 export const REPO = process.env.SHOAL_REPO ?? process.cwd();
 
+/**
+ * The V8 flags bin/shoald gives node (deploy/shoald.sh). A bench that runs daemon code in its own
+ * process (the image pull) re-executes itself with them, so the heap behaves as in the daemon.
+ */
+export function daemonNodeFlags(): string[] {
+  const script = readFileSync(join(REPO, 'deploy/shoald.sh'), 'utf8');
+  const line = /^exec node (.*?) "\$here/m.exec(script);
+  if (!line) throw new Error('deploy/shoald.sh: no `exec node FLAGS "$here…` line to take the flags from');
+  return line[1]!.split(/\s+/).filter((f) => f.startsWith('--'));
+}
+
+/** Re-runs this process under the daemon's node flags unless it has them; returns when it has. */
+export function withDaemonNodeFlags(): void {
+  const flags = daemonNodeFlags();
+  if (flags.every((f) => process.execArgv.includes(f))) return;
+  const r = spawnSync(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
 export async function waitForSocket(path: string, child: ChildProcess, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (!existsSync(path)) {

@@ -5,7 +5,7 @@
  * the daemon vs. a helper process). Prints p50/p95 and shoal/containerd ratios; asserts nothing.
  *
  * Run (as root, after `make build`), from the repository root:
- *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/pod_start.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/pod_start.js [--pods N] [--only shoal|containerd|pinning]
  * SHOAL_BENCH_LOG=debug shows shoald's per-step timings of each pod on stderr.

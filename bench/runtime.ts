@@ -8,7 +8,7 @@
  * mount detached: all three runtimes then see the same v1-only layout.
  *
  * Run (as root, after `make -C native OUT=$PWD/bin`), from the repository root:
- *   node_modules/.bin/tsc --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
+ *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck bench/runtime.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/runtime.js [--runs 50] [--parallel 10]
  *
