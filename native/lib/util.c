@@ -43,11 +43,21 @@ char *sh_read_file(const char *path, size_t *lenp, struct sh_err *e) {
   }
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap + 1);
+  if (!buf) {
+    sh_errno(e, ENOMEM, "read %s", path);
+    close(fd);
+    return NULL;
+  }
   for (;;) {
     if (len == cap) {
       cap *= 2;
       char *nb = realloc(buf, cap + 1);
-      if (!nb) break;
+      if (!nb) {
+        sh_errno(e, ENOMEM, "read %s (%zu bytes so far)", path, len);
+        free(buf);
+        close(fd);
+        return NULL;
+      }
       buf = nb;
     }
     ssize_t n = read(fd, buf + len, cap - len);
