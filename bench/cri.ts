@@ -12,7 +12,8 @@
  * Run (as root, after `make build`), from the repository root:
  *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/cri.ts && \
- *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd] [--memory-only]
+ *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd]
+ *     [--workloads start,lifecycle,exec,lists,memory] [--memory-only]
  *
  * --memory-only skips the timed workloads (after the warm-up) and measures only the RSS at 50 pods:
  * a quicker A/B of memory settings, of daemons that have served less traffic than in a full run.
@@ -37,7 +38,20 @@ import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? '') || 30;
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const MEMORY_ONLY = args.includes('--memory-only');
+const ALL_WORKLOADS = ['start', 'lifecycle', 'exec', 'lists', 'memory'] as const;
+type Workload = (typeof ALL_WORKLOADS)[number];
+/** --workloads a,b picks some (a full run takes minutes on a loaded machine); --memory-only = memory. */
+const WORKLOADS: ReadonlySet<Workload> = new Set(
+  args.includes('--memory-only')
+    ? ['memory']
+    : args.includes('--workloads')
+      ? (args[args.indexOf('--workloads') + 1] ?? '').split(',').map((w) => {
+          if (!(ALL_WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload ${w} (known: ${ALL_WORKLOADS.join(',')})`);
+          return w as Workload;
+        })
+      : ALL_WORKLOADS,
+);
+const MEMORY_ONLY = WORKLOADS.size === 1 && WORKLOADS.has('memory');
 const SHOALD = process.env.SHOALD ?? join(REPO, 'bin/shoald');
 const LIST_CONTAINERS = 100;
 /** Lists are what kubelet calls every second: measured in steady state, after a warm-up. */
@@ -222,7 +236,8 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
     await createStarted(rt, id, pod, image);
     await removePod(rt, id);
   }
-  if (!MEMORY_ONLY) await timedWorkloads(rt, cgroupParent, image, s);
+  await timedWorkloads(rt, cgroupParent, image, s);
+  if (!WORKLOADS.has('memory')) return s;
   // 5. memory with 50 pods of one container each
   const rssPods: string[] = [];
   for (let p = 0; p < RSS_PODS; p++) {
@@ -244,7 +259,7 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
 /** Workloads 1 to 4, timed into s. */
 async function timedWorkloads(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
   // 1. pod + container start
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; WORKLOADS.has('start') && i < RUNS; i++) {
     const pod = podConfig(cgroupParent);
     const t0 = process.hrtime.bigint();
     const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
@@ -256,9 +271,14 @@ async function timedWorkloads(rt: Runtime, cgroupParent: string, image: string, 
     await removePod(rt, id);
   }
   // 2. container lifecycle and 3. ExecSync, in one pod
+  if (WORKLOADS.has('lifecycle') || WORKLOADS.has('exec')) await lifecycleAndExec(rt, cgroupParent, image, s);
+  if (WORKLOADS.has('lists')) await lists(rt, cgroupParent, image, s);
+}
+
+async function lifecycleAndExec(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
   const pod = podConfig(cgroupParent);
   const podId = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; WORKLOADS.has('lifecycle') && i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
     const id = await createStarted(rt, podId, pod, image);
     // timeout 0: a graceful stop would race the shell installing its SIGTERM trap (PID 1 ignores
@@ -268,14 +288,17 @@ async function timedWorkloads(rt: Runtime, cgroupParent: string, image: string, 
     s.lifecycle.push(ms(t0));
   }
   const target = await createStarted(rt, podId, pod, image);
-  for (let i = 0; i < RUNS + 2; i++) {
+  for (let i = 0; WORKLOADS.has('exec') && i < RUNS + 2; i++) {
     const t0 = process.hrtime.bigint();
     const r = await rt.runtime('ExecSync', { container_id: target, cmd: ['/bin/sh', '-c', 'echo ok'], timeout: '10' });
     if (i >= 2) s.exec.push(ms(t0));
     if (Buffer.from(r.stdout as Buffer).toString() !== 'ok\n') throw new Error(`${rt.name} ExecSync answered ${JSON.stringify(r)}`);
   }
   await removePod(rt, podId);
-  // 4. lists with 100 containers (10 pods × 10)
+}
+
+/** 4. lists with 100 containers (10 pods × 10) */
+async function lists(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
   const pods: string[] = [];
   for (let p = 0; p < LIST_CONTAINERS / 10; p++) {
     const cfg = podConfig(cgroupParent);
@@ -355,6 +378,7 @@ async function main(): Promise<void> {
     console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
     console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
   }
+  if (!WORKLOADS.has('memory')) return;
   const mb = (kb?: number): string => (kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MiB`);
   console.log(`RSS at ${RSS_PODS} pods (daemon + monitors | containerd + shims): shoal ${mb(sh?.rssKb)}  containerd ${mb(cd?.rssKb)}  ratio ${sh && cd ? (sh.rssKb / cd.rssKb).toFixed(2) : '-'}x`);
   for (const [name, r] of [['shoal', sh], ['containerd', cd]] as const) {
