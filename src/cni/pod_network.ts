@@ -86,25 +86,29 @@ export class PodNetwork {
 
   /**
    * ADD over the list; on failure what the earlier plugins made is released again (DEL). The first
-   * plugin is started at once but gets its config only when the entry is synced: its process start
-   * overlaps the sync, and it acts on nothing before.
+   * plugin is started at once but gets its config only when the entry is synced and `netnsReady`
+   * (the namespace it will enter exists) has resolved: its process start overlaps both, and it acts
+   * on nothing before it has its config.
    */
-  async add(prepared: PreparedAttachment): Promise<Attachment> {
+  async add(prepared: PreparedAttachment, netnsReady: Promise<void> = Promise.resolve()): Promise<Attachment> {
     const { entry } = prepared;
-    let unsynced = false;
-    const synced = prepared.synced.catch((err: unknown) => {
-      unsynced = true;
-      throw err;
-    });
+    let unstarted = false;
+    const gate = Promise.all([prepared.synced, netnsReady]).then(
+      () => undefined,
+      (err: unknown) => {
+        unstarted = true;
+        throw err;
+      },
+    );
     const end = this.duration.startTimer({ command: 'ADD' });
     let result: unknown;
     try {
-      result = await this.runAdd(entry, synced);
+      result = await this.runAdd(entry, gate);
     } catch (err) {
       this.ops.inc({ command: 'ADD', result: 'error' });
       // Undo what the plugins before the failing one set up; the ADD error is the one to report.
-      // Without a synced entry no plugin got its config.
-      if (!unsynced) await this.detach(entry.containerId).catch(() => undefined);
+      // When the gate failed no plugin got its config.
+      if (!unstarted) await this.detach(entry.containerId).catch(() => undefined);
       throw err;
     } finally {
       end();
@@ -148,9 +152,9 @@ export class PodNetwork {
     return this.cache.ids();
   }
 
-  private async runAdd(entry: CachedAttachment, synced: Promise<void>): Promise<unknown> {
+  private async runAdd(entry: CachedAttachment, firstGate: Promise<void>): Promise<unknown> {
     let prev: unknown;
-    let gate: Promise<void> | undefined = synced;
+    let gate: Promise<void> | undefined = firstGate;
     for (const plugin of entry.network.plugins) {
       if (isNoOpAdd(plugin, entry.capabilityArgs)) continue;
       prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry), gate);

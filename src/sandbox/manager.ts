@@ -17,7 +17,7 @@ import { errorText, failedPrecondition, internal, invalidArgument, CriError } fr
 import { KeyedLock } from '../util/keyed_lock';
 import type { PodNetwork } from '../cni/pod_network';
 import { cgroupApply, cgroupDestroy, cgroupUpdate } from '../native/libshoal';
-import { NamespacePinner, unpinNamespaces, type PinnedKind } from './namespaces';
+import { NamespacePinner, unpinNamespaces, type PinnedKind, type PinResult } from './namespaces';
 import { SandboxStore, type SandboxRecord, type SandboxState, type SandboxNamespaces, type PodFiles } from './record';
 import { NameReservations, podNameKey } from './names';
 import { planSysctls } from './sysctls';
@@ -227,8 +227,11 @@ export class SandboxManager {
     // The cache sync and the ADD settle before any teardown, which must never race them.
     let inFlight: Promise<unknown> = Promise.resolve();
     try {
-      // The CNI cache entry is the one write RunPodSandbox syncs (PodNetwork.prepare): it goes first
-      // so the sync runs while the directory is made and the namespaces are pinned.
+      // The CNI cache entry is the one write RunPodSandbox syncs (PodNetwork.prepare), and ADD's
+      // first plugin is started right after: it gets its config only once that entry is on disk and
+      // the namespaces are pinned, so the sync and the plugin's process start run while the pod
+      // directory is made and the namespaces pinned, and the cgroup and files are made while the
+      // plugins run.
       const prepared = own.net
         ? this.deps.network.prepare({
             containerId: id,
@@ -239,21 +242,10 @@ export class SandboxManager {
             capabilityArgs: capabilityArgs(config),
           })
         : undefined;
-      inFlight = Promise.allSettled([prepared?.synced]);
       prepared?.synced.then(() => timings.done('cni-cache-synced'), () => undefined);
-      mkdirSync(dir, { mode: 0o711 });
-      // The cgroup is named in the pod directory before it is made, so a crash before the record
-      // is written still leaves enough for the start-up reconcile to remove it.
-      writeFileSync(join(dir, CGROUP_MARKER), JSON.stringify({ path: cgroupPath, created: record.cgroupCreated }));
-      this.store.write(record);
-      const pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
-      record.namespaces = { ...pinned.paths };
-      timings.done('pinned');
-      // ADD needs only the network namespace and the synced cache entry: its first plugin starts now
-      // and gets its config once the entry is on disk; the pod's cgroup and files are made while the
-      // plugins run.
+      const netns = settleable();
       const adding = prepared
-        ? this.deps.network.add(prepared).then(
+        ? this.deps.network.add(prepared, netns.promise).then(
             (attachment) => {
               timings.done('cni-added');
               return attachment;
@@ -264,6 +256,22 @@ export class SandboxManager {
           )
         : Promise.resolve(undefined);
       inFlight = Promise.allSettled([prepared?.synced, adding]);
+      timings.done('cni-started');
+      let pinned: PinResult;
+      try {
+        mkdirSync(dir, { mode: 0o711 });
+        // The cgroup is named in the pod directory before it is made, so a crash before the record
+        // is written still leaves enough for the start-up reconcile to remove it.
+        writeFileSync(join(dir, CGROUP_MARKER), JSON.stringify({ path: cgroupPath, created: record.cgroupCreated }));
+        this.store.write(record);
+        pinned = this.pinner.pin({ dir, kinds: (['net', 'ipc', 'uts'] as const).filter((k) => own[k]), hostname, sysctls });
+      } catch (err) {
+        netns.reject(err);
+        throw err;
+      }
+      netns.resolve();
+      record.namespaces = { ...pinned.paths };
+      timings.done('pinned');
       cgroupApply(cgroupPath, podResources(config.linux?.resources, config.linux?.overhead));
       if (own.ipc) mountPodShm(shm);
       writeResolvConf(record.files.resolvConf, config.dnsConfig);
@@ -493,6 +501,18 @@ function readCgroupMarker(dir: string): { path: string; created: boolean } | und
   } catch {
     return undefined;
   }
+}
+
+/** A promise settled from outside: the pinned network namespace `add` waits for. */
+function settleable(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // add() reports the failure; the caller throws it itself
+  return { promise, resolve, reject };
 }
 
 function podInitId(podId: string): string {
