@@ -8,7 +8,7 @@
  *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/pod_start.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/pod_start.js [--pods N] [--only shoal|containerd|pinning]
- * SHOAL_BENCH_LOG=debug shows shoald's per-step timings of each pod on stderr.
+ * SHOAL_BENCH_LOG=debug shows on stderr when each step of each pod's Run, Stop and Remove finished in shoald.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
