@@ -53,24 +53,7 @@ int seccomp_notify_check(json_t *sc, int *uses_notify, int *wait_killable, struc
 /* Sends buf on a stream socket, the descriptor with the first part (the spec allows several
  * sendmsg calls, the fds in the first). */
 static int send_with_fd(int sock, int fd, const char *buf, size_t len, const char *what, struct sh_err *e) {
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {(void *)buf, len};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0)
-    if (errno != EINTR) return sh_errno(e, errno, "seccomp: send the listener fd to %s", what);
-  for (size_t off = (size_t)n; off < len;) {
-    ssize_t w = send(sock, buf + off, len - off, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return sh_errno(e, errno, "seccomp: send the container process state to %s", what);
-    off += (size_t)w;
-  }
+  if (sh_send_with_fd(sock, fd, buf, len) < 0) return sh_errno(e, errno, "seccomp: send the listener fd and the container process state to %s", what);
   return 0;
 }
 

@@ -19,16 +19,7 @@
 #include <unistd.h>
 
 int sh_send_fd(int sock, int fd, const char *name, struct sh_err *e) {
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {(void *)name, strlen(name)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return sh_errno(e, errno, "terminal: send pty master on the console socket");
+  if (sh_send_with_fd(sock, fd, name, strlen(name)) < 0) return sh_errno(e, errno, "terminal: send pty master on the console socket");
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,5 +139,27 @@ int sh_backoff_wait(struct sh_backoff *b, long budget_ms) {
   }
   b->slept_us += b->next_us;
   b->next_us = b->next_us * 2 > 10000 ? 10000 : b->next_us * 2;
+  return 0;
+}
+
+int sh_send_with_fd(int sock, int fd, const void *buf, size_t len) {
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0)
+    if (errno != EINTR) return -1;
+  for (size_t off = (size_t)n; off < len;) {
+    ssize_t w = send(sock, (const char *)buf + off, len - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return -1;
+    off += (size_t)w;
+  }
   return 0;
 }

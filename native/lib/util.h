@@ -11,6 +11,9 @@
 void sh_unescape_mountinfo(char *s);
 /* Writes all of buf to fd (retrying on EINTR / short writes). */
 int sh_write_all(int fd, const void *buf, size_t len);
+/* Sends all of buf (len > 0) on a unix socket with fd attached to its first bytes (SCM_RIGHTS);
+ * -1 with errno set on failure. */
+int sh_send_with_fd(int sock, int fd, const void *buf, size_t len);
 /* Reads a whole small file into a malloc'd NUL-terminated buffer. */
 char *sh_read_file(const char *path, size_t *len, struct sh_err *e);
 /* Writes a file atomically for readers (temp file, rename); not fsync'd: runtime state only. */
