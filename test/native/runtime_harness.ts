@@ -6,7 +6,7 @@ import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Bundle, BundleOptions, makeBundle } from '../helpers/bundle';
+import { Bundle, BundleOptions, makeBundle, OciSpec } from '../helpers/bundle';
 
 export const BIN = path.resolve(__dirname, '../../bin');
 export const RUNTIME = path.join(BIN, 'shoal-runtime');
@@ -104,6 +104,20 @@ export class RuntimeHarness {
     });
     this.bundles.push(b);
     return b;
+  }
+
+  /** `create` of a bundle changed by `edit` must fail before anything runs, with exactly one line
+   *  that names `field`, and leave no container behind. */
+  expectCreateRefused(edit: (s: OciSpec) => void, field: string | RegExp): void {
+    const b = this.bundle({ args: ['true'], edit });
+    const id = this.id();
+    const r = this.run(['create', '--bundle', b.dir, id]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+    expect(lines).toHaveLength(1);
+    if (typeof field === 'string') expect(lines[0]).toContain(field);
+    else expect(lines[0]).toMatch(field);
+    expect(this.run(['state', id]).code).not.toBe(0);
   }
 
   /** Runs the runtime to completion. stdout/stderr go to files, not pipes: after `create` the

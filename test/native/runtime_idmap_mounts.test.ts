@@ -107,22 +107,12 @@ test('ridmap maps the submounts of an rbind too; idmap only the top mount', () =
 
 test('invalid idmapped mounts are refused by create with one line naming the mount', () => {
   const vol = volume('vol');
-  const refused = (mount: Record<string, unknown>, field: string, edit?: (s: OciSpec) => void) => {
-    const b = h.bundle({
-      args: ['true'],
-      edit: (s) => {
-        s.mounts.push(mount as OciSpec['mounts'][0]);
-        edit?.(s);
-      },
-    });
-    const id = h.id();
-    const r = h.run(['create', '--bundle', b.dir, id]);
-    expect(r.code).toBe(1);
-    const lines = r.stderr.split('\n').filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(field);
-    expect(h.run(['state', id]).code).not.toBe(0);
-  };
+  const refused = (mount: Record<string, unknown>, field: string, edit?: (s: OciSpec) => void) =>
+    h.expectCreateRefused((s) => {
+      s.mounts.push(mount as OciSpec['mounts'][0]);
+      edit?.(s);
+    }, field);
+
   const n = 7; // after the seven default mounts
   refused({ destination: '/m', type: 'bind', source: vol, options: ['bind', 'idmap'], uidMappings: map(0, 1000, 10) }, `mounts[${n}].gidMappings`);
   refused({ destination: '/m', type: 'bind', source: vol, options: ['bind', 'idmap'], uidMappings: map(0, 1000, 0), gidMappings: map(0, 1000, 10) }, `mounts[${n}].uidMappings[0]`);

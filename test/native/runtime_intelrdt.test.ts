@@ -28,15 +28,7 @@ function create(edit: (s: OciSpec) => void, args = ['true']): { id: string; code
   return { id, code: r.code, stderr: r.stderr };
 }
 
-function expectRefused(edit: (s: OciSpec) => void, field: string | RegExp): void {
-  const r = create(edit);
-  expect(r.code).toBe(1);
-  const lines = r.stderr.split('\n').filter(Boolean);
-  expect(lines).toHaveLength(1);
-  if (typeof field === 'string') expect(lines[0]).toContain(field);
-  else expect(lines[0]).toMatch(field);
-  expect(h.run(['state', r.id]).code).not.toBe(0);
-}
+const expectRefused = (edit: (s: OciSpec) => void, field: string | RegExp): void => h.expectCreateRefused(edit, field);
 
 test('malformed intelRdt fields are refused, naming the field', () => {
   expectRefused((s) => (s.linux.intelRdt = { memBwSchema: 'L3:0=ff' }), 'linux.intelRdt.memBwSchema');

@@ -16,17 +16,7 @@ function runWith(script: string, edit: (s: OciSpec) => void): { code: number; st
   return h.runIn(h.bundle({ args: ['sh', '-c', script], edit }));
 }
 
-/** `create` must fail before anything runs, with exactly one line that names `field`. */
-function expectRefused(edit: (s: OciSpec) => void, field: string): void {
-  const b = h.bundle({ args: ['true'], edit });
-  const id = h.id();
-  const r = h.run(['create', '--bundle', b.dir, id]);
-  expect(r.code).toBe(1);
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toContain(field);
-  expect(h.run(['state', id]).code).not.toBe(0); // nothing left behind
-}
+const expectRefused = (edit: (s: OciSpec) => void, field: string): void => h.expectCreateRefused(edit, field);
 
 /** Fields 19 (nice), 40 (rt_priority) and 41 (policy) of /proc/PID/stat, read by the shell itself
  *  (a redirection, no fork: a SCHED_DEADLINE task may not fork). */
