@@ -98,7 +98,7 @@ async function startShoal(dir: string, cniDir: string, cgroupParent: string, reg
   const images = await ImageManager.open({ root, config: configSchema.parse({ root, registry: { insecure: [registryHost] } }), log: pino({ level: 'silent' }) });
   await images.pull(image, undefined);
   await images.close();
-  const child = spawn(SHOALD, ['--config', config, '--socket', socket, '--root', root, '--run-dir', runDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(SHOALD, ['--config', config, '--socket', socket, '--root', root, '--run-dir', runDir, '--log-level', process.env.SHOAL_BENCH_LOG ?? 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForSocket(socket, child, 'shoald');
   const { runtime, image: im, close } = criCalls(socket);
   return {
