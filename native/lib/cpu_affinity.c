@@ -7,30 +7,19 @@
 #include <string.h>
 
 #include "procattr.h"
+#include "util.h"
 
 /* "0-3,7" → set. */
 static int parse_cpus(const char *field, const char *s, cpu_set_t *set, struct sh_err *e) {
   CPU_ZERO(set);
-  const char *p = s;
-  if (!*p) return sh_errf(e, "process.execCPUAffinity.%s: empty", field);
-  while (*p) {
-    char *end;
-    errno = 0;
-    unsigned long lo = strtoul(p, &end, 10), hi = lo;
-    if (end == p || errno) return sh_errf(e, "process.execCPUAffinity.%s: %s: expected a list like 0-3,7", field, s);
-    p = end;
-    if (*p == '-') {
-      const char *q = p + 1;
-      hi = strtoul(q, &end, 10);
-      if (end == q) return sh_errf(e, "process.execCPUAffinity.%s: %s: expected a list like 0-3,7", field, s);
-      p = end;
-    }
-    if (hi < lo) return sh_errf(e, "process.execCPUAffinity.%s: %s: range %lu-%lu is reversed", field, s, lo, hi);
-    if (hi >= CPU_SETSIZE) return sh_errf(e, "process.execCPUAffinity.%s: %s: CPU %lu is above %d", field, s, hi, CPU_SETSIZE - 1);
-    for (unsigned long c = lo; c <= hi; c++) CPU_SET(c, set);
-    if (*p == ',') p++;
-    else if (*p) return sh_errf(e, "process.execCPUAffinity.%s: %s: unexpected '%c'", field, s, *p);
-  }
+  if (!*s) return sh_errf(e, "process.execCPUAffinity.%s: empty", field);
+  char name[64];
+  snprintf(name, sizeof name, "process.execCPUAffinity.%s", field);
+  unsigned long bits[CPU_SETSIZE / (8 * sizeof(unsigned long))] = {0};
+  const size_t word = 8 * sizeof bits[0];
+  if (sh_parse_id_list(name, "CPU", s, bits, CPU_SETSIZE, e) < 0) return -1;
+  for (size_t c = 0; c < CPU_SETSIZE; c++)
+    if (bits[c / word] & (1UL << (c % word))) CPU_SET(c, set);
   return 0;
 }
 

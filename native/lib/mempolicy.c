@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "procattr.h"
+#include "util.h"
 
 static const struct {
   const char *name;
@@ -20,32 +21,6 @@ static const struct {
   int flag;
 } flags[] = {{"MPOL_F_NUMA_BALANCING", 1 << 13}, {"MPOL_F_RELATIVE_NODES", 1 << 14}, {"MPOL_F_STATIC_NODES", 1 << 15}};
 #define N(x) (sizeof x / sizeof x[0])
-#define BITS (8 * sizeof(unsigned long))
-
-/* "0-3,7" → bits in a->mpol_nodes. */
-static int parse_nodes(const char *s, struct proc_attrs *a, struct sh_err *e) {
-  const char *p = s;
-  while (*p) {
-    char *end;
-    errno = 0;
-    unsigned long lo = strtoul(p, &end, 10), hi = lo;
-    if (end == p || errno) return sh_errf(e, "linux.memoryPolicy.nodes: %s: expected a list like 0-3,7", s);
-    p = end;
-    if (*p == '-') {
-      const char *q = p + 1;
-      hi = strtoul(q, &end, 10);
-      if (end == q) return sh_errf(e, "linux.memoryPolicy.nodes: %s: expected a list like 0-3,7", s);
-      p = end;
-    }
-    if (hi < lo) return sh_errf(e, "linux.memoryPolicy.nodes: %s: range %lu-%lu is reversed", s, lo, hi);
-    if (hi >= SH_MPOL_MAX_NODES) return sh_errf(e, "linux.memoryPolicy.nodes: %s: node %lu is above %d", s, hi, SH_MPOL_MAX_NODES - 1);
-    for (unsigned long n = lo; n <= hi; n++) a->mpol_nodes[n / BITS] |= 1UL << (n % BITS);
-    a->mpol_has_nodes = 1;
-    if (*p == ',') p++;
-    else if (*p) return sh_errf(e, "linux.memoryPolicy.nodes: %s: unexpected '%c'", s, *p);
-  }
-  return 0;
-}
 
 int mempolicy_parse(json_t *mp, struct proc_attrs *a, struct sh_err *e) {
   if (!mp || json_is_null(mp)) return 0;
@@ -61,7 +36,9 @@ int mempolicy_parse(json_t *mp, struct proc_attrs *a, struct sh_err *e) {
   json_t *nodes = json_object_get(mp, "nodes");
   if (nodes && !json_is_null(nodes)) {
     if (!json_is_string(nodes)) return sh_errf(e, "linux.memoryPolicy.nodes: must be a string like 0-3,7");
-    if (parse_nodes(json_string_value(nodes), a, e) < 0) return -1;
+    int ranges = sh_parse_id_list("linux.memoryPolicy.nodes", "node", json_string_value(nodes), a->mpol_nodes, SH_MPOL_MAX_NODES, e);
+    if (ranges < 0) return -1;
+    a->mpol_has_nodes = ranges > 0;
   }
   if (modes[m].nodes == 1 && !a->mpol_has_nodes) return sh_errf(e, "linux.memoryPolicy.nodes: %s needs at least one node", mode);
   if (modes[m].nodes == 0 && a->mpol_has_nodes) return sh_errf(e, "linux.memoryPolicy.nodes: %s takes no nodes", mode);

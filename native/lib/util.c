@@ -131,6 +131,30 @@ unsigned long long sh_proc_start_time(pid_t pid) {
   return strtoull(p, NULL, 10);
 }
 
+int sh_parse_id_list(const char *field, const char *unit, const char *s, unsigned long *bits, size_t nbits, struct sh_err *e) {
+  const size_t word = 8 * sizeof *bits;
+  int ranges = 0;
+  for (const char *p = s; *p; ranges++) {
+    char *end;
+    errno = 0;
+    unsigned long lo = strtoul(p, &end, 10), hi = lo;
+    if (end == p || errno) return sh_errf(e, "%s: %s: expected a list like 0-3,7", field, s);
+    p = end;
+    if (*p == '-') {
+      const char *q = p + 1;
+      hi = strtoul(q, &end, 10);
+      if (end == q) return sh_errf(e, "%s: %s: expected a list like 0-3,7", field, s);
+      p = end;
+    }
+    if (hi < lo) return sh_errf(e, "%s: %s: range %lu-%lu is reversed", field, s, lo, hi);
+    if (hi >= nbits) return sh_errf(e, "%s: %s: %s %lu is above %zu", field, s, unit, hi, nbits - 1);
+    for (unsigned long n = lo; n <= hi; n++) bits[n / word] |= 1UL << (n % word);
+    if (*p == ',') p++;
+    else if (*p) return sh_errf(e, "%s: %s: unexpected '%c'", field, s, *p);
+  }
+  return ranges;
+}
+
 int sh_backoff_wait(struct sh_backoff *b, long budget_ms) {
   if (b->next_us <= 0) b->next_us = 50;
   if (b->slept_us >= budget_ms * 1000) return -1;

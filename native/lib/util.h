@@ -14,6 +14,9 @@ int sh_write_all(int fd, const void *buf, size_t len);
 /* Sends all of buf (len > 0) on a unix socket with fd attached to its first bytes (SCM_RIGHTS);
  * -1 with errno set on failure. */
 int sh_send_with_fd(int sock, int fd, const void *buf, size_t len);
+/* A list like "0-3,7" → bits set in bits[] (nbits of them; the caller zeroes it). field names the
+ * list in errors, unit one entry of it ("CPU", "node"). Returns the number of ranges read, or -1. */
+int sh_parse_id_list(const char *field, const char *unit, const char *s, unsigned long *bits, size_t nbits, struct sh_err *e);
 /* Reads a whole small file into a malloc'd NUL-terminated buffer. */
 char *sh_read_file(const char *path, size_t *len, struct sh_err *e);
 /* Writes a file atomically for readers (temp file, rename); not fsync'd: runtime state only. */
