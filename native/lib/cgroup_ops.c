@@ -13,15 +13,7 @@
 #include "util.h"
 
 int cg_write_file(const char *dir, const char *file, const char *value, struct sh_err *e) {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return sh_errno(e, errno, "cgroup: open %s", path);
-  ssize_t n = write(fd, value, strlen(value));
-  int err = errno;
-  close(fd);
-  if (n < 0) return sh_errno(e, err, "cgroup: write \"%s\" to %s", value, path);
-  return 0;
+  return sh_write_at("cgroup", dir, file, value, e);
 }
 
 int cg_read_file(const char *dir, const char *file, char *buf, size_t len, struct sh_err *e) {

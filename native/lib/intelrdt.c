@@ -115,18 +115,6 @@ static int schemata_has(const char *file_text, const char *line) {
   return found;
 }
 
-static int write_into(const char *dir, const char *file, const char *value, struct sh_err *e) {
-  char path[PATH_MAX + 32];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return sh_errno(e, errno, "linux.intelRdt: open %s", path);
-  int r = sh_write_all(fd, value, strlen(value));
-  int err = errno;
-  close(fd);
-  if (r < 0) return sh_errno(e, err, "linux.intelRdt: write \"%s\" to %s", value, path);
-  return 0;
-}
-
 int rdt_apply(struct rdt_plan *p, pid_t pid, struct sh_err *e) {
   if (!p->present) return 0;
   size_t n = json_array_size(p->lines), i;
@@ -154,15 +142,15 @@ int rdt_apply(struct rdt_plan *p, pid_t pid, struct sh_err *e) {
     json_array_foreach(p->lines, i, v) {
       char line[1100];
       snprintf(line, sizeof line, "%s\n", json_string_value(v));
-      if (write_into(p->group, "schemata", line, e) < 0) return -1;
+      if (sh_write_at("linux.intelRdt", p->group, "schemata", line, e) < 0) return -1;
     }
   }
   char pidbuf[32];
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
-  if (write_into(p->group, "tasks", pidbuf, e) < 0) return -1;
+  if (sh_write_at("linux.intelRdt", p->group, "tasks", pidbuf, e) < 0) return -1;
   if (p->mon[0]) {
     if (mkdir(p->mon, 0755) < 0 && errno != EEXIST) return sh_errno(e, errno, "linux.intelRdt: create the monitoring group %s", p->mon);
-    if (write_into(p->mon, "tasks", pidbuf, e) < 0) return -1;
+    if (sh_write_at("linux.intelRdt", p->mon, "tasks", pidbuf, e) < 0) return -1;
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -129,6 +130,18 @@ unsigned long long sh_proc_start_time(pid_t pid) {
   for (p++; *p && field < 22; p++)
     if (*p == ' ') field++;
   return strtoull(p, NULL, 10);
+}
+
+int sh_write_at(const char *what, const char *dir, const char *file, const char *value, struct sh_err *e) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return sh_errno(e, errno, "%s: open %s", what, path);
+  int r = sh_write_all(fd, value, strlen(value));
+  int err = errno;
+  close(fd);
+  if (r < 0) return sh_errno(e, err, "%s: write \"%s\" to %s", what, value, path);
+  return 0;
 }
 
 int sh_parse_id_list(const char *field, const char *unit, const char *s, unsigned long *bits, size_t nbits, struct sh_err *e) {

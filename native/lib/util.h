@@ -11,6 +11,9 @@
 void sh_unescape_mountinfo(char *s);
 /* Writes all of buf to fd (retrying on EINTR / short writes). */
 int sh_write_all(int fd, const void *buf, size_t len);
+/* Writes value into dir/file (a kernel control file: cgroup, resctrl), open to close; errors name
+ * the file and start with what ("cgroup", "linux.intelRdt"). */
+int sh_write_at(const char *what, const char *dir, const char *file, const char *value, struct sh_err *e);
 /* Sends all of buf (len > 0) on a unix socket with fd attached to its first bytes (SCM_RIGHTS);
  * -1 with errno set on failure. */
 int sh_send_with_fd(int sock, int fd, const void *buf, size_t len);
