@@ -1,7 +1,7 @@
 import { closeSync, fsync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isAtomicTempName } from '../store/atomic';
+import { isAtomicTempName, replaceFileSync } from '../store/atomic';
 import type { NetworkConfigList } from './network_config';
 
 /** Runtime-config capability arguments as plugins read them (`runtimeConfig` in their stdin). */
@@ -71,9 +71,7 @@ export class CniResultCache {
 
   /** Stores the ADD result beside the entry (atomic, not synced; small, so written inline). */
   writeResult(containerId: string, result: unknown): void {
-    const tmp = this.tempName(containerId);
-    writeFileSync(tmp, JSON.stringify(result), { mode: 0o600 });
-    renameSync(tmp, this.resultFile(containerId));
+    replaceFileSync(this.resultFile(containerId), JSON.stringify(result));
   }
 
   lookup(containerId: string): CacheLookup {

@@ -1,7 +1,7 @@
-import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync, renameSync, promises as fsp } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, rmSync, renameSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerConfig, LinuxContainerResources } from '../gen/runtime/v1/api';
-import { writeFileAtomic, isAtomicTempName } from '../store/atomic';
+import { writeFileAtomic, isAtomicTempName, replaceFileSync } from '../store/atomic';
 import type { ResolvedUser } from './spec/user';
 
 /**
@@ -83,9 +83,10 @@ export class ContainerStore {
   /**
    * Replaces the record atomically (a daemon crash keeps the page cache: the new record is what a
    * restart reads). `durable` also fsyncs it, for what must survive a power loss: the exit of a
-   * container (its code drives kubelet's restart decisions after a reboot). Other phases skip it: after a power loss nothing they describe (mounts, processes) exists, and
-   * whichever record the disk kept — the older or the newer — recovery turns into the same outcome
-   * (torn down, or reported exited).
+   * container (its code drives kubelet's restart decisions after a reboot). Other phases skip it:
+   * after a power loss nothing they describe (mounts, processes) exists, and whichever record the
+   * disk kept, the older or the newer, recovery turns into the same outcome (torn down, or
+   * reported exited).
    */
   async write(record: ContainerRecord, durable = true): Promise<void> {
     const file = join(this.containerDir(record.id), 'record.json');
@@ -93,9 +94,7 @@ export class ContainerStore {
       await writeFileAtomic(file, JSON.stringify(record));
       return;
     }
-    const tmp = `${join(this.containerDir(record.id), '.record.json')}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-    renameSync(tmp, file);
+    replaceFileSync(file, JSON.stringify(record));
   }
 
   /**

@@ -1,7 +1,6 @@
-import { readFileSync, readdirSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { isAtomicTempName } from '../store/atomic';
+import { isAtomicTempName, replaceFileSync } from '../store/atomic';
 
 /**
  * creating: RunPodSandbox has begun making things (a record in this state after a restart means the
@@ -79,9 +78,7 @@ export class SandboxStore {
    */
   write(record: SandboxRecord): void {
     // A few hundred bytes into the page cache: inline is quicker than two thread-pool round trips.
-    const tmp = join(this.dir, `.${record.id}.json.${randomBytes(4).toString('hex')}.tmp`);
-    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-    renameSync(tmp, this.file(record.id));
+    replaceFileSync(this.file(record.id), JSON.stringify(record));
   }
 
   /** Not synced, for the reason given at `write`. */

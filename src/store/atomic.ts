@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, renameSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempNameFor(path);
   const fh = await fsp.open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
@@ -26,6 +26,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw err;
   }
   await syncDir(dir);
+}
+
+/**
+ * Replaces a small file for readers in one step (temp file, rename), inline and without fsync: a
+ * process killed at any point leaves the old or the new content (the page cache outlives it). For
+ * state whose loss in a power cut its caller has accounted for.
+ */
+export function replaceFileSync(path: string, data: string, mode = 0o600): void {
+  const tmp = tempNameFor(path);
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, path);
+}
+
+function tempNameFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Makes a rename or unlink in `dir` durable. */
