@@ -17,17 +17,12 @@ export interface ReclaimerDeps {
  * to that restart.
  */
 export class Reclaimer {
-  private readonly pending = new Set<Promise<void>>();
-
   constructor(private readonly deps: ReclaimerDeps) {}
 
   reclaim(id: string): void {
-    const work: Promise<void> = (async () => {
+    void (async () => {
       await this.deps.releaseLayers(id);
       await this.deps.purge(id);
-    })()
-      .catch((err: unknown) => this.deps.log.error({ id, err: errorText(err) }, 'reclaiming a removed container (a restart retries)'))
-      .finally(() => this.pending.delete(work));
-    this.pending.add(work);
+    })().catch((err: unknown) => this.deps.log.error({ id, err: errorText(err) }, 'reclaiming a removed container (a restart retries)'));
   }
 }

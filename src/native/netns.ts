@@ -11,7 +11,8 @@ import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, setns, syscallError } from '.
 export type ThreadNamespaceKind = 'net' | 'ipc' | 'uts';
 
 export const NAMESPACE_FLAG: Record<ThreadNamespaceKind, number> = { net: CLONE_NEWNET, ipc: CLONE_NEWIPC, uts: CLONE_NEWUTS };
-const KINDS: ThreadNamespaceKind[] = ['net', 'ipc', 'uts'];
+/** In the order they are entered and left. */
+export const THREAD_NAMESPACE_KINDS: readonly ThreadNamespaceKind[] = ['net', 'ipc', 'uts'];
 
 const home: Partial<Record<ThreadNamespaceKind, number>> = {};
 
@@ -43,7 +44,7 @@ export function returningHome<T>(kinds: readonly ThreadNamespaceKind[], what: st
 
 /** Runs `work` synchronously inside the namespaces named by `paths`, then comes back. */
 export function inNamespaces<T>(paths: Partial<Record<ThreadNamespaceKind, string>>, what: string, work: () => T): T {
-  const kinds = KINDS.filter((k) => paths[k] !== undefined);
+  const kinds = THREAD_NAMESPACE_KINDS.filter((k) => paths[k] !== undefined);
   const fds: number[] = [];
   try {
     for (const kind of kinds) fds.push(openSync(paths[kind]!, 'r'));

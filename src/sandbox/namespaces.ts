@@ -1,13 +1,11 @@
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MNT_DETACH, MS_BIND, close, ioctlPtr, lastErrno, mount, sethostname, socket, syscallError, umount2, unshare } from '../native/libc';
-import { NAMESPACE_FLAG, inNamespaces, returningHome, type ThreadNamespaceKind } from '../native/netns';
+import { NAMESPACE_FLAG, THREAD_NAMESPACE_KINDS, inNamespaces, returningHome, type ThreadNamespaceKind } from '../native/netns';
 import { invalidArgument } from '../errors';
 
 /** The namespaces a pod may own; pid is held by the pod init, not pinned here. */
 export type PinnedKind = ThreadNamespaceKind;
-
-const KINDS: PinnedKind[] = ['net', 'ipc', 'uts'];
 
 /** A sysctl as a file under /proc/sys and the value to write. */
 export interface SysctlWrite {
@@ -52,7 +50,7 @@ const EINVAL = 22;
  */
 export class NamespacePinner {
   pin(req: PinRequest): PinResult {
-    const kinds = KINDS.filter((k) => req.kinds.includes(k));
+    const kinds = THREAD_NAMESPACE_KINDS.filter((k) => req.kinds.includes(k));
     const paths: PinnedPaths = {};
     if (kinds.length === 0) return { paths, deferredSysctls: req.sysctls ?? [] };
     for (const kind of kinds) {
@@ -123,7 +121,7 @@ export function writeSysctl(s: SysctlWrite): boolean {
 
 /** Unmounts and removes the namespace files under `dir`; missing ones are fine. */
 export function unpinNamespaces(dir: string): void {
-  for (const kind of KINDS) {
+  for (const kind of THREAD_NAMESPACE_KINDS) {
     const target = join(dir, kind);
     if (umount2(target, MNT_DETACH) !== 0) {
       const errno = lastErrno();
