@@ -1,6 +1,6 @@
 import { closeSync, existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { spawnDetached } from '../../src/container/spawn_detached';
+import { spawnDetached } from '../../src/native/spawn_detached';
 import { libcHandle } from '../../src/native/libc';
 import { waitFor } from './env';
 
