@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { lastErrno, libcHandle, strerror } from '../native/libc';
+import { lastErrno, libcHandle, strerror } from './libc';
 
 /**
  * Starting shoal-monitor with posix_spawn(3) rather than Node's spawn. Node forks: the kernel
