@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
+import { spawnProcess, type SpawnedProcess } from '../native/spawn';
 
 /** What a plugin run gets besides its stdin config (the CNI_* environment). */
 export interface PluginInvocation {
@@ -48,7 +49,7 @@ export function findPlugin(type: string, binDirs: string[]): string {
  */
 export function execPlugin(type: string, config: object, inv: PluginInvocation, stdinGate?: Promise<void>): Promise<unknown> {
   const path = findPlugin(type, inv.binDirs);
-  const env: NodeJS.ProcessEnv = {
+  const env: Record<string, string> = {
     CNI_COMMAND: inv.command,
     CNI_CONTAINERID: inv.containerId,
     CNI_NETNS: inv.netns,
@@ -58,57 +59,66 @@ export function execPlugin(type: string, config: object, inv: PluginInvocation, 
     // Plugins run iptables, ip and the like.
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    let gateError: unknown;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, inv.timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {
-      /* a plugin that exits without reading its stdin: the exit status says what happened */
-    });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new PluginError(`CNI plugin ${type} ${inv.command}: cannot run ${path}: ${e.message}`));
-    });
-    child.on('close', (code, signal) => {
+  let child: SpawnedProcess;
+  try {
+    // A group of its own: a timeout kills the plugin together with the iptables or IPAM plugin it
+    // is running at that moment.
+    child = spawnProcess(path, [], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', env, newProcessGroup: true });
+  } catch (e) {
+    return Promise.reject(new PluginError(`CNI plugin ${type} ${inv.command}: cannot run ${path}: ${(e as Error).message}`));
+  }
+  const stdin = child.stdin!;
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  const outputsClosed = Promise.all([once(child.stdout!, 'close'), once(child.stderr!, 'close')]);
+  let timedOut = false;
+  let gateError: unknown;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+    // A grandchild that escaped the group may still hold the pipes: stop waiting for them.
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  }, inv.timeoutMs);
+  const input = JSON.stringify(config);
+  if (!stdinGate) stdin.end(input);
+  else {
+    stdinGate.then(
+      () => stdin.end(input),
+      (e: unknown) => {
+        gateError = e;
+        child.kill('SIGKILL');
+        stdin.destroy();
+      },
+    );
+  }
+  return Promise.all([child.exited, outputsClosed]).then(
+    ([{ code, signal }]) => {
       clearTimeout(timer);
       const stdout = Buffer.concat(out).toString('utf8').trim();
       const stderr = Buffer.concat(err).toString('utf8').trim();
       const tail = stderr ? ` (stderr: ${stderr.slice(-2000)})` : '';
-      if (gateError !== undefined) return reject(gateError);
+      if (gateError !== undefined) throw gateError;
       if (timedOut) {
-        return reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: no answer within ${inv.timeoutMs} ms, killed${tail}`, true));
+        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: no answer within ${inv.timeoutMs} ms, killed${tail}`, true);
       }
       if (code !== 0) {
-        return reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId} failed: ${describeFailure(stdout, code, signal)}${tail}`));
+        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId} failed: ${describeFailure(stdout, code, signal)}${tail}`);
       }
-      if (stdout === '') return resolve(undefined);
+      if (stdout === '') return undefined;
       try {
-        resolve(JSON.parse(stdout));
+        return JSON.parse(stdout) as unknown;
       } catch {
-        reject(new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: output is not JSON: ${stdout.slice(0, 500)}`));
+        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: output is not JSON: ${stdout.slice(0, 500)}`);
       }
-    });
-    const input = JSON.stringify(config);
-    if (!stdinGate) {
-      child.stdin.end(input);
-      return;
-    }
-    stdinGate.then(
-      () => child.stdin.end(input),
-      (err: unknown) => {
-        gateError = err;
-        child.kill('SIGKILL');
-      },
-    );
-  });
+    },
+    (e: unknown) => {
+      clearTimeout(timer);
+      throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: ${(e as Error).message}`);
+    },
+  );
 }
 
 function describeFailure(stdout: string, code: number | null, signal: NodeJS.Signals | null): string {

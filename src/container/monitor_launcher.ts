@@ -1,5 +1,5 @@
 import { errorText } from '../errors';
-import { spawnDetached, type DetachedChild } from '../native/spawn_detached';
+import { spawnDetached, type DetachedChild } from '../native/spawn';
 
 export interface MonitorLaunch {
   id: string;
@@ -56,7 +56,7 @@ export class MonitorLauncher {
 }
 
 /**
- * Starts shoal-monitor (it detaches itself; posix_spawn, see src/native/spawn_detached.ts) and waits for its
+ * Starts shoal-monitor (it detaches itself; posix_spawn, see src/native/spawn.ts) and waits for its
  * one-line JSON report on fd 3: the pids, or the error it met. `what` names the operation in every
  * message ("container X", "exec in container X"). Used for containers and for exec sessions alike.
  */

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, closeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnProcess } from '../native/spawn';
 import type { PodInitLauncher, PodInitRequest } from './pod_init';
 import type { PodInitInfo } from './record';
 
@@ -74,18 +74,10 @@ export class RuntimePodInit implements PodInitLauncher {
     mkdirSync(this.stateRoot, { recursive: true, mode: 0o700 });
     const errFd = openSync(errFile, 'w+');
     try {
-      const code = await new Promise<number | string>((resolve, reject) => {
-        const child = spawn(this.runtimePath, ['--root', this.stateRoot, ...args], { stdio: ['ignore', 'ignore', errFd] });
-        const timer = setTimeout(() => child.kill('SIGKILL'), RUNTIME_TIMEOUT_MS);
-        child.on('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-        child.on('exit', (c, sig) => {
-          clearTimeout(timer);
-          resolve(c ?? sig ?? -1);
-        });
-      });
+      const child = spawnProcess(this.runtimePath, ['--root', this.stateRoot, ...args], { stdin: 'null', stdout: 'null', stderr: errFd });
+      const timer = setTimeout(() => child.kill('SIGKILL'), RUNTIME_TIMEOUT_MS);
+      const status = await child.exited.finally(() => clearTimeout(timer));
+      const code = status.code ?? status.signal ?? -1;
       if (code !== 0) {
         const stderr = readFileSync(errFile, 'utf8').trim();
         throw new Error(`shoal-runtime ${args[0]} ${args[args.length - 1]}: ${stderr || `exit ${code}`}`);
