@@ -1,9 +1,8 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { deadlineExceeded, internal, CriError } from '../errors';
+import { spawnProcess, type SpawnedProcess } from '../native/spawn';
 import { killTree } from './process_tree';
 
 /** Each of stdout and stderr is cut here; the rest is read and dropped so the process never blocks. */
@@ -95,17 +94,22 @@ export async function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
   const tag = randomBytes(6).toString('hex');
   const pidFile = join(o.scratchDir, `exec-${tag}.pid`);
   const logFile = join(o.scratchDir, `exec-${tag}.log`);
-  const child = spawn(
-    o.runtimeBinary,
-    ['--root', o.runtimeRoot, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, o.containerId, ...o.cmd],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  let child: SpawnedProcess;
+  try {
+    child = spawnProcess(
+      o.runtimeBinary,
+      ['--root', o.runtimeRoot, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, o.containerId, ...o.cmd],
+      { stdin: 'null', stdout: 'pipe', stderr: 'pipe' },
+    );
+  } catch (e) {
+    throw internal(`ExecSync in container ${o.containerId}: running shoal-runtime: ${(e as Error).message}`);
+  }
   const out = new CappedBuffer();
   const err = new CappedBuffer();
   let openPipes = 2;
   const onClose = (): void => void openPipes--;
-  (child.stdout as Readable).on('data', (c: Buffer) => out.add(c)).once('close', onClose);
-  (child.stderr as Readable).on('data', (c: Buffer) => err.add(c)).once('close', onClose);
+  child.stdout!.on('data', (c: Buffer) => out.add(c)).once('close', onClose);
+  child.stderr!.on('data', (c: Buffer) => err.add(c)).once('close', onClose);
 
   const killExec = (): void => {
     try {
@@ -129,15 +133,17 @@ export async function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
       }
       const onAbort = (): void => stop(deadlineExceeded(`ExecSync in container ${o.containerId}: cancelled by the client`));
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        reject(internal(`ExecSync in container ${o.containerId}: running shoal-runtime: ${e.message}`));
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        o.signal?.removeEventListener('abort', onAbort);
-        resolve({ code, signal });
-      });
+      child.exited.then(
+        (status) => {
+          clearTimeout(timer);
+          o.signal?.removeEventListener('abort', onAbort);
+          resolve(status);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(internal(`ExecSync in container ${o.containerId}: waiting for shoal-runtime: ${(e as Error).message}`));
+        },
+      );
     });
     await drain([out, err], () => openPipes === 0);
     if (exit.code === null) throw internal(`ExecSync in container ${o.containerId}: shoal-runtime killed by ${exit.signal}`);
