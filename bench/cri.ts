@@ -54,7 +54,16 @@ const WORKLOADS: ReadonlySet<Workload> = new Set(
 const MEMORY_ONLY = WORKLOADS.size === 1 && WORKLOADS.has('memory');
 const SHOALD = process.env.SHOALD ?? join(REPO, 'bin/shoald');
 const LIST_CONTAINERS = 100;
-/** Lists are what kubelet calls every second: measured in steady state, after a warm-up. */
+/**
+ * Lists are what kubelet calls every second: measured in steady state, after a warm-up. The
+ * bench's gRPC client is JIT-compiled code too, and it reaches its steady speed only after some
+ * 2500 calls (Version p50 falls from about 1.0 to 0.3 ms on this host, whether the server is fresh
+ * or not). The runtimes are measured one after the other in this one process, so without a long
+ * warm-up the first one measured pays for the client's warm-up; 4000 Version calls (a few
+ * seconds) come before anything cheap is timed. ListContainerStats, 10–200 ms a call, gets a short one.
+ */
+const CLIENT_WARMUP = 4000;
+const CHEAP_WARMUP = 1000;
 const LIST_WARMUP = 20;
 const LIST_RUNS = 200;
 const RSS_PODS = 50;
@@ -224,10 +233,10 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 
 async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
   const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
-  for (let i = 0; i < LIST_WARMUP + LIST_RUNS; i++) {
+  for (let i = 0; i < CLIENT_WARMUP + LIST_RUNS; i++) {
     const t0 = process.hrtime.bigint();
     await rt.runtime('Version', {});
-    if (i >= LIST_WARMUP) s.version.push(ms(t0));
+    if (i >= CLIENT_WARMUP) s.version.push(ms(t0));
   }
   // Warm-up: first plugin execs, the bridge, first container of the image.
   for (let i = 0; i < 2; i++) {
@@ -306,10 +315,10 @@ async function lists(rt: Runtime, cgroupParent: string, image: string, s: Series
     pods.push(id);
     await Promise.all(Array.from({ length: 10 }, () => createStarted(rt, id, cfg, image)));
   }
-  for (let i = 0; i < LIST_WARMUP + LIST_RUNS; i++) {
+  for (let i = 0; i < CHEAP_WARMUP + LIST_RUNS; i++) {
     const t0 = process.hrtime.bigint();
     const l = await rt.runtime('ListContainers', {});
-    if (i >= LIST_WARMUP) s.list.push(ms(t0));
+    if (i >= CHEAP_WARMUP) s.list.push(ms(t0));
     if ((l.containers as unknown[]).length !== LIST_CONTAINERS) throw new Error(`${rt.name} listed ${(l.containers as unknown[]).length} containers`);
   }
   for (let i = 0; i < LIST_WARMUP + LIST_RUNS; i++) {
