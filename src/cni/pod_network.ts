@@ -3,6 +3,7 @@ import type { NetworkConfigList, NetworkConfigWatcher } from './network_config';
 import { execPlugin, PluginError, type PluginInvocation } from './plugin_exec';
 import type { CachedAttachment, CapabilityArgs, CniResultCache } from './cache';
 import { podAddresses, type PodAddresses } from './result';
+import { settleable } from '../util/settleable';
 
 export interface AttachRequest {
   containerId: string;
@@ -14,10 +15,9 @@ export interface AttachRequest {
   capabilityArgs: CapabilityArgs;
 }
 
-/** A cache entry written for ADD and the sync of it, which `add` waits for. */
+/** The cache entry ADD will write and sync before any plugin gets its config. */
 export interface PreparedAttachment {
   entry: CachedAttachment;
-  synced: Promise<void>;
 }
 
 export interface Attachment {
@@ -58,42 +58,38 @@ export class PodNetwork {
     });
   }
 
-  /**
-   * Writes the cache entry DEL needs (config, arguments, netns) and starts its sync: the only synced
-   * write of RunPodSandbox, because plugins' allocations (host-local's address store) survive a
-   * power loss and must be releasable after it. `add` holds the first plugin's config back until
-   * `synced` resolves; the caller overlaps the sync with its own work meanwhile.
-   */
+  /** The cache entry DEL will need (config, arguments, netns); nothing is written yet. */
   prepare(req: AttachRequest): PreparedAttachment {
     const state = this.watcher.current();
     if (!state.ready || !state.config) throw new PluginError(`network not ready: ${state.message}`);
-    const entry: CachedAttachment = {
-      containerId: req.containerId,
-      netns: req.netns,
-      ifName: IF_NAME,
-      cniArgs: cniArgs(req),
-      capabilityArgs: req.capabilityArgs,
-      network: state.config,
+    return {
+      entry: {
+        containerId: req.containerId,
+        netns: req.netns,
+        ifName: IF_NAME,
+        cniArgs: cniArgs(req),
+        capabilityArgs: req.capabilityArgs,
+        network: state.config,
+      },
     };
-    const synced = this.cache.writeEntry(entry).catch((err: unknown) => {
-      // No plugin has read its config: nothing to release, and an entry not known to be on disk is
-      // dropped.
-      this.cache.remove(entry.containerId);
-      throw new PluginError(`syncing the CNI cache entry of ${entry.containerId}: ${(err as Error).message}`);
-    });
-    return { entry, synced };
   }
 
   /**
-   * ADD over the list; on failure what the earlier plugins made is released again (DEL). The first
-   * plugin is started at once but gets its config only when the entry is synced and `netnsReady`
-   * (the namespace it will enter exists) has resolved: its process start overlaps both, and it acts
-   * on nothing before it has its config.
+   * ADD over the list; on failure what the earlier plugins made is released again (DEL).
+   *
+   * The first plugin's process is started at once, then the cache entry is written and its sync
+   * begun: the only synced write of RunPodSandbox, because plugins' allocations (host-local's
+   * address store) survive a power loss and must be releasable after it. The plugin gets its
+   * config only when that sync is done and `netnsReady` (the namespace it will enter exists) has
+   * resolved, so its process start overlaps both and it acts on nothing before the entry is on
+   * disk; if either fails it is killed unstarted and nothing is released. The returned promise
+   * settles only after the sync has.
    */
   async add(prepared: PreparedAttachment, netnsReady: Promise<void> = Promise.resolve()): Promise<Attachment> {
     const { entry } = prepared;
+    const synced = settleable();
     let unstarted = false;
-    const gate = Promise.all([prepared.synced, netnsReady]).then(
+    const gate = Promise.all([synced.promise, netnsReady]).then(
       () => undefined,
       (err: unknown) => {
         unstarted = true;
@@ -101,11 +97,20 @@ export class PodNetwork {
       },
     );
     const end = this.duration.startTimer({ command: 'ADD' });
+    // runAdd starts the first plugin before its first await; the entry is written after that.
+    const running = this.runAdd(entry, gate);
+    this.cache.writeEntry(entry).then(synced.resolve, (err: unknown) => {
+      // No plugin has read its config: nothing to release, and an entry not known to be on disk
+      // is dropped.
+      this.cache.remove(entry.containerId);
+      synced.reject(new PluginError(`syncing the CNI cache entry of ${entry.containerId}: ${(err as Error).message}`));
+    });
     let result: unknown;
     try {
-      result = await this.runAdd(entry, gate);
+      result = await running;
     } catch (err) {
       this.ops.inc({ command: 'ADD', result: 'error' });
+      await synced.promise.catch(() => undefined);
       // Undo what the plugins before the failing one set up; the ADD error is the one to report.
       // When the gate failed no plugin got its config.
       if (!unstarted) await this.detach(entry.containerId).catch(() => undefined);

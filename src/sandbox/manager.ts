@@ -29,6 +29,7 @@ import { podFilePaths, writeResolvConf, writeHostname, writeHosts, copyHostHosts
 import type { PodInitLauncher } from './pod_init';
 import { RuntimePodInit } from './pod_init_runtime';
 import { bundledBinary } from '../paths';
+import { settleable } from '../util/settleable';
 
 /**
  * What the container part registers so pod operations reach the pod's containers. The hooks run
@@ -227,11 +228,11 @@ export class SandboxManager {
     // The cache sync and the ADD settle before any teardown, which must never race them.
     let inFlight: Promise<unknown> = Promise.resolve();
     try {
-      // The CNI cache entry is the one write RunPodSandbox syncs (PodNetwork.prepare), and ADD's
-      // first plugin is started right after: it gets its config only once that entry is on disk and
-      // the namespaces are pinned, so the sync and the plugin's process start run while the pod
-      // directory is made and the namespaces pinned, and the cgroup and files are made while the
-      // plugins run.
+      // ADD's first plugin is started first of all, then the CNI cache entry is written (the one
+      // write RunPodSandbox syncs, PodNetwork.add): the plugin gets its config only once that entry
+      // is on disk and the namespaces are pinned, so its process start and the sync run while the
+      // pod directory is made and the namespaces pinned, and the cgroup and files are made while
+      // the plugins run.
       const prepared = own.net
         ? this.deps.network.prepare({
             containerId: id,
@@ -242,7 +243,6 @@ export class SandboxManager {
             capabilityArgs: capabilityArgs(config),
           })
         : undefined;
-      prepared?.synced.then(() => timings.done('cni-cache-synced'), () => undefined);
       const netns = settleable();
       const adding = prepared
         ? this.deps.network.add(prepared, netns.promise).then(
@@ -255,7 +255,7 @@ export class SandboxManager {
             },
           )
         : Promise.resolve(undefined);
-      inFlight = Promise.allSettled([prepared?.synced, adding]);
+      inFlight = adding.catch(() => undefined);
       timings.done('cni-started');
       let pinned: PinResult;
       try {
@@ -501,18 +501,6 @@ function readCgroupMarker(dir: string): { path: string; created: boolean } | und
   } catch {
     return undefined;
   }
-}
-
-/** A promise settled from outside: the pinned network namespace `add` waits for. */
-function settleable(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined); // add() reports the failure; the caller throws it itself
-  return { promise, resolve, reject };
 }
 
 function podInitId(podId: string): string {

@@ -71,7 +71,7 @@ export class SandboxStore {
    * finds the last record it renamed, since the page cache outlives the process. After a power loss
    * nothing a record names survives (namespaces, mounts, cgroups, the run dir, bridge and iptables
    * state) except what CNI plugins keep on disk (host-local's address store), and that is released
-   * through the CNI cache entry, which is synced before ADD (PodNetwork.prepare) and found at start
+   * through the CNI cache entry, which is synced before ADD (PodNetwork.add) and found at start
    * even without a record. An older or missing record after a power loss leads to the same cleanup
    * (creating → torn down, ready → NOTREADY because its namespaces are gone), every step of which is
    * idempotent.
