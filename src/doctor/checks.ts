@@ -17,7 +17,8 @@ export interface CheckResult {
 }
 
 const NAMESPACES = ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup'];
-const CNI_PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap'];
+/** What deploy/cni's conflist uses. The pod's lo is brought up by shoald itself (no loopback plugin). */
+const CNI_PLUGINS = ['bridge', 'host-local', 'portmap'];
 
 export function hostChecks(config: Config): CheckResult[] {
   return [

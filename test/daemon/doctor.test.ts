@@ -41,7 +41,7 @@ describe('shoald doctor', () => {
     const run = doctor('nocni.toml');
     const cni = line(run.stdout, 'CNI plugins');
     expect(cni).toMatch(/^MISSING /);
-    expect(cni).toContain('bridge, host-local, loopback, portmap');
+    expect(cni).toContain('bridge, host-local, portmap');
     expect(cni).toContain('apt-get install containernetworking-plugins');
     // The conflist names plugins that are now nowhere to be found: not usable, but not required.
     expect(line(run.stdout, 'CNI network config')).toMatch(/^missing /);
