@@ -1,8 +1,8 @@
 /**
  * CRI container benchmark: the same workloads against shoald and Debian's containerd (CRI plugin,
  * runc shim) started here with temporary configs and roots, the same CNI conflist shape and the
- * same busybox image served by a local docker-registry. Prints p50/p95 and shoal/containerd
- * ratios; asserts nothing.
+ * same busybox image served by a local docker-registry. Both daemons run side by side and take
+ * turns call by call. Prints p50/p95 and shoal/containerd ratios; asserts nothing.
  *
  * Workloads: pod + container start (RunPodSandbox → CreateContainer → StartContainer), container
  * lifecycle (Create → Start → Stop → Remove in one pod), ExecSync, ListContainers and
@@ -58,9 +58,8 @@ const LIST_CONTAINERS = 100;
  * Lists are what kubelet calls every second: measured in steady state, after a warm-up. The
  * bench's gRPC client is JIT-compiled code too, and it reaches its steady speed only after some
  * 2500 calls (Version p50 falls from about 1.0 to 0.3 ms on this host, whether the server is fresh
- * or not). The runtimes are measured one after the other in this one process, so without a long
- * warm-up the first one measured pays for the client's warm-up; 4000 Version calls (a few
- * seconds) come before anything cheap is timed. ListContainerStats, 10–200 ms a call, gets a short one.
+ * or not); 4000 Version calls per runtime (a few seconds) come before anything cheap is timed.
+ * ListContainerStats, 10–200 ms a call, gets a short one.
  */
 const CLIENT_WARMUP = 4000;
 const CHEAP_WARMUP = 1000;
@@ -231,23 +230,61 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
   await rt.runtime('RemovePodSandbox', { pod_sandbox_id: id });
 }
 
-async function measure(rt: Runtime, cgroupParent: string, image: string): Promise<Series> {
-  const s: Series = { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
+/**
+ * The runtimes take turns call by call (round-robin, alternating who goes first), so drift in the
+ * machine's speed over the minutes of a run, which is larger here than the gaps being measured,
+ * hits both alike. Each runtime works under its own cgroup parent and keeps its own pods.
+ */
+const order = (i: number, rts: Runtime[]): Runtime[] => (i % 2 === 0 ? rts : [...rts].reverse());
+
+function emptySeries(rt: Runtime): Series {
+  return { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
+}
+
+async function measure(rts: Runtime[], cgroupParent: string, image: string): Promise<Record<string, Series>> {
+  const out: Record<string, Series> = Object.fromEntries(rts.map((rt) => [rt.name, emptySeries(rt)]));
+  const cg = (rt: Runtime): string => `${cgroupParent}/${rt.name}`;
   for (let i = 0; i < CLIENT_WARMUP + LIST_RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    await rt.runtime('Version', {});
-    if (i >= CLIENT_WARMUP) s.version.push(ms(t0));
+    for (const rt of order(i, rts)) {
+      const t0 = process.hrtime.bigint();
+      await rt.runtime('Version', {});
+      if (i >= CLIENT_WARMUP) out[rt.name]!.version.push(ms(t0));
+    }
   }
   // Warm-up: first plugin execs, the bridge, first container of the image.
   for (let i = 0; i < 2; i++) {
-    const pod = podConfig(cgroupParent);
-    const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
-    await createStarted(rt, id, pod, image);
-    await removePod(rt, id);
+    for (const rt of rts) {
+      const pod = podConfig(cg(rt));
+      const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
+      await createStarted(rt, id, pod, image);
+      await removePod(rt, id);
+    }
   }
-  await timedWorkloads(rt, cgroupParent, image, s);
-  if (!WORKLOADS.has('memory')) return s;
-  // 5. memory with 50 pods of one container each
+  // 1. pod + container start
+  for (let i = 0; WORKLOADS.has('start') && i < RUNS; i++) {
+    for (const rt of order(i, rts)) await podAndContainerStart(rt, cg(rt), image, out[rt.name]!);
+  }
+  // 2. container lifecycle and 3. ExecSync, in one pod per runtime
+  if (WORKLOADS.has('lifecycle') || WORKLOADS.has('exec')) await lifecycleAndExec(rts, cg, image, out);
+  if (WORKLOADS.has('lists')) await lists(rts, cg, image, out);
+  // 5. memory with 50 pods of one container each, one runtime after the other
+  for (const rt of WORKLOADS.has('memory') ? rts : []) await memoryAt50Pods(rt, cg(rt), image, out[rt.name]!);
+  return out;
+}
+
+async function podAndContainerStart(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
+  const pod = podConfig(cgroupParent);
+  const t0 = process.hrtime.bigint();
+  const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
+  const t1 = process.hrtime.bigint();
+  await createStarted(rt, id, pod, image);
+  s.podAndContainer.push(ms(t0));
+  s.podPart.push(Number(t1 - t0) / 1e6);
+  s.containerPart.push(ms(t1));
+  await removePod(rt, id);
+}
+
+async function memoryAt50Pods(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
   const rssPods: string[] = [];
   for (let p = 0; p < RSS_PODS; p++) {
     const cfg = podConfig(cgroupParent);
@@ -262,73 +299,71 @@ async function measure(rt: Runtime, cgroupParent: string, image: string): Promis
   s.daemonAnonKb = rssSplitKb(pids[0]!).anon;
   s.helpers = pids.length - 1;
   for (const id of rssPods) await removePod(rt, id);
-  return s;
 }
 
-/** Workloads 1 to 4, timed into s. */
-async function timedWorkloads(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
-  // 1. pod + container start
-  for (let i = 0; WORKLOADS.has('start') && i < RUNS; i++) {
-    const pod = podConfig(cgroupParent);
-    const t0 = process.hrtime.bigint();
-    const id = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
-    const t1 = process.hrtime.bigint();
-    await createStarted(rt, id, pod, image);
-    s.podAndContainer.push(ms(t0));
-    s.podPart.push(Number(t1 - t0) / 1e6);
-    s.containerPart.push(ms(t1));
-    await removePod(rt, id);
+async function lifecycleAndExec(rts: Runtime[], cg: (rt: Runtime) => string, image: string, out: Record<string, Series>): Promise<void> {
+  const pods = new Map<string, { id: string; config: Message; target?: string }>();
+  for (const rt of rts) {
+    const config = podConfig(cg(rt));
+    pods.set(rt.name, { id: (await rt.runtime('RunPodSandbox', { config })).pod_sandbox_id as string, config });
   }
-  // 2. container lifecycle and 3. ExecSync, in one pod
-  if (WORKLOADS.has('lifecycle') || WORKLOADS.has('exec')) await lifecycleAndExec(rt, cgroupParent, image, s);
-  if (WORKLOADS.has('lists')) await lists(rt, cgroupParent, image, s);
-}
-
-async function lifecycleAndExec(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
-  const pod = podConfig(cgroupParent);
-  const podId = (await rt.runtime('RunPodSandbox', { config: pod })).pod_sandbox_id as string;
   for (let i = 0; WORKLOADS.has('lifecycle') && i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    const id = await createStarted(rt, podId, pod, image);
-    // timeout 0: a graceful stop would race the shell installing its SIGTERM trap (PID 1 ignores
-    // signals it has no handler for), which costs either runtime the whole grace period.
-    await rt.runtime('StopContainer', { container_id: id, timeout: '0' });
-    await rt.runtime('RemoveContainer', { container_id: id });
-    s.lifecycle.push(ms(t0));
+    for (const rt of order(i, rts)) {
+      const pod = pods.get(rt.name)!;
+      const t0 = process.hrtime.bigint();
+      const id = await createStarted(rt, pod.id, pod.config, image);
+      // timeout 0: a graceful stop would race the shell installing its SIGTERM trap (PID 1 ignores
+      // signals it has no handler for), which costs either runtime the whole grace period.
+      await rt.runtime('StopContainer', { container_id: id, timeout: '0' });
+      await rt.runtime('RemoveContainer', { container_id: id });
+      out[rt.name]!.lifecycle.push(ms(t0));
+    }
   }
-  const target = await createStarted(rt, podId, pod, image);
+  for (const rt of rts) {
+    const pod = pods.get(rt.name)!;
+    pod.target = await createStarted(rt, pod.id, pod.config, image);
+  }
   for (let i = 0; WORKLOADS.has('exec') && i < RUNS + 2; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = await rt.runtime('ExecSync', { container_id: target, cmd: ['/bin/sh', '-c', 'echo ok'], timeout: '10' });
-    if (i >= 2) s.exec.push(ms(t0));
-    if (Buffer.from(r.stdout as Buffer).toString() !== 'ok\n') throw new Error(`${rt.name} ExecSync answered ${JSON.stringify(r)}`);
+    for (const rt of order(i, rts)) {
+      const t0 = process.hrtime.bigint();
+      const r = await rt.runtime('ExecSync', { container_id: pods.get(rt.name)!.target, cmd: ['/bin/sh', '-c', 'echo ok'], timeout: '10' });
+      if (i >= 2) out[rt.name]!.exec.push(ms(t0));
+      if (Buffer.from(r.stdout as Buffer).toString() !== 'ok\n') throw new Error(`${rt.name} ExecSync answered ${JSON.stringify(r)}`);
+    }
   }
-  await removePod(rt, podId);
+  for (const rt of rts) await removePod(rt, pods.get(rt.name)!.id);
 }
 
-/** 4. lists with 100 containers (10 pods × 10) */
-async function lists(rt: Runtime, cgroupParent: string, image: string, s: Series): Promise<void> {
-  const pods: string[] = [];
-  for (let p = 0; p < LIST_CONTAINERS / 10; p++) {
-    const cfg = podConfig(cgroupParent);
-    const id = (await rt.runtime('RunPodSandbox', { config: cfg })).pod_sandbox_id as string;
-    pods.push(id);
-    await Promise.all(Array.from({ length: 10 }, () => createStarted(rt, id, cfg, image)));
+/** 4. lists with 100 containers (10 pods × 10) per runtime */
+async function lists(rts: Runtime[], cg: (rt: Runtime) => string, image: string, out: Record<string, Series>): Promise<void> {
+  const pods = new Map<string, string[]>();
+  for (const rt of rts) {
+    const ids: string[] = [];
+    for (let p = 0; p < LIST_CONTAINERS / 10; p++) {
+      const cfg = podConfig(cg(rt));
+      const id = (await rt.runtime('RunPodSandbox', { config: cfg })).pod_sandbox_id as string;
+      ids.push(id);
+      await Promise.all(Array.from({ length: 10 }, () => createStarted(rt, id, cfg, image)));
+    }
+    pods.set(rt.name, ids);
   }
   for (let i = 0; i < CHEAP_WARMUP + LIST_RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    const l = await rt.runtime('ListContainers', {});
-    if (i >= CHEAP_WARMUP) s.list.push(ms(t0));
-    if ((l.containers as unknown[]).length !== LIST_CONTAINERS) throw new Error(`${rt.name} listed ${(l.containers as unknown[]).length} containers`);
+    for (const rt of order(i, rts)) {
+      const t0 = process.hrtime.bigint();
+      const l = await rt.runtime('ListContainers', {});
+      if (i >= CHEAP_WARMUP) out[rt.name]!.list.push(ms(t0));
+      if ((l.containers as unknown[]).length !== LIST_CONTAINERS) throw new Error(`${rt.name} listed ${(l.containers as unknown[]).length} containers`);
+    }
   }
   for (let i = 0; i < LIST_WARMUP + LIST_RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    await rt.runtime('ListContainerStats', {});
-    if (i >= LIST_WARMUP) s.listStats.push(ms(t0));
+    for (const rt of order(i, rts)) {
+      const t0 = process.hrtime.bigint();
+      await rt.runtime('ListContainerStats', {});
+      if (i >= LIST_WARMUP) out[rt.name]!.listStats.push(ms(t0));
+    }
   }
-  for (const id of pods) await removePod(rt, id);
+  for (const rt of rts) for (const id of pods.get(rt.name)!) await removePod(rt, id);
 }
-
 
 function row(label: string, shoal: number[] | undefined, peer: number[] | undefined): string {
   const f = (x: number | undefined): string => (x === undefined ? '       -' : x.toFixed(2).padStart(8));
@@ -353,17 +388,19 @@ async function main(): Promise<void> {
     const layer = await tarOf([...busyboxEntries(), { name: 'proc/', type: 'directory' }, { name: 'sys/', type: 'directory' }, { name: 'dev/', type: 'directory' }]);
     await pushImage(registry, 'bench/busybox', 'v1', buildImage([{ tar: layer, compression: 'gzip' }], { env: ['PATH=/bin'] }));
     const image = `${registry.host}/bench/busybox:v1`;
-    for (const name of ['shoal', 'containerd'] as const) {
-      if (ONLY && ONLY !== name) continue;
-      const dir = join(base, name);
-      mkdirSync(dir, { recursive: true });
-      const rt = name === 'shoal' ? await startShoal(dir, cniDir, `${cgroupParent}/default`, registry.host, image) : await startContainerd(dir, cniDir, registry.host);
-      try {
+    const rts: Runtime[] = [];
+    try {
+      for (const name of ['shoal', 'containerd'] as const) {
+        if (ONLY && ONLY !== name) continue;
+        const dir = join(base, name);
+        mkdirSync(dir, { recursive: true });
+        const rt = name === 'shoal' ? await startShoal(dir, cniDir, `${cgroupParent}/default`, registry.host, image) : await startContainerd(dir, cniDir, registry.host);
+        rts.push(rt);
         if (name === 'containerd') await rt.image('PullImage', { image: { image } });
-        results[name] = await measure(rt, `${cgroupParent}/${name}`, image);
-      } finally {
-        await rt.stop();
       }
+      Object.assign(results, await measure(rts, cgroupParent, image));
+    } finally {
+      for (const rt of rts) await rt.stop();
     }
   } finally {
     closeRegistryConnections();
@@ -377,7 +414,7 @@ async function main(): Promise<void> {
   const sh = results.shoal;
   const cd = results.containerd;
   if (!MEMORY_ONLY) {
-    console.log(`runs: ${RUNS} sequential; times in ms           shoal p50/p95        containerd p50/p95    ratios`);
+    console.log(`runs: ${RUNS} sequential, runtimes taking turns; times in ms           shoal p50/p95        containerd p50/p95    ratios`);
     console.log(row('pod + container start', sh?.podAndContainer, cd?.podAndContainer));
     console.log(row('  of which RunPodSandbox', sh?.podPart, cd?.podPart));
     console.log(row('  of which Create+Start', sh?.containerPart, cd?.containerPart));
