@@ -124,7 +124,8 @@ function pipe(what: string): [number, number] {
 export function spawnProcess(binary: string, args: readonly string[], opts: SpawnOptions = {}): SpawnedProcess {
   const what = `starting ${binary}`;
   const toClose: number[] = [];
-  const ours: { fd: number; readable: boolean }[] = [];
+  /** Our ends of the pipes, kept open past the spawn. */
+  const ours = new Set<number>();
   const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
   const attr = Buffer.alloc(SPAWNATTR_BYTES);
   let actionsReady = false;
@@ -148,7 +149,7 @@ export function spawnProcess(binary: string, args: readonly string[], opts: Spaw
       const theirs = childReads ? readEnd : writeEnd;
       const mine = childReads ? writeEnd : readEnd;
       check(actionsDup2(actions, theirs, childFd), `${what}: ${name}`);
-      ours.push({ fd: mine, readable: !childReads });
+      ours.add(mine);
       return mine;
     };
     const stdin = setUp(0, opts.stdin ?? 'null', 'stdin');
@@ -179,8 +180,7 @@ export function spawnProcess(binary: string, args: readonly string[], opts: Spaw
     check(posixSpawn(pidOut, binary, actions, attr, [binary, ...args, null], [...env, null]), what);
     const pid = pidOut[0]!;
     // The child has its copies; from here on our ends belong to their streams.
-    const mine = new Set(ours.map((o) => o.fd));
-    for (const fd of toClose) if (!mine.has(fd)) closeSync(fd);
+    for (const fd of toClose) if (!ours.has(fd)) closeSync(fd);
     toClose.length = 0;
 
     const stream = (fd: number | undefined, readable: boolean): Socket | undefined =>
