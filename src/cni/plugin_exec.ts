@@ -1,7 +1,6 @@
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
-import { spawnProcess, type SpawnedProcess } from '../native/spawn';
+import { ProcessStartError, ProcessTimeout, runProcess } from '../util/process_run';
 
 /** What a plugin run gets besides its stdin config (the CNI_* environment). */
 export interface PluginInvocation {
@@ -20,10 +19,14 @@ export class PluginError extends Error {
   constructor(
     message: string,
     readonly timedOut = false,
+    /** The plugin could not be started at all: it did nothing. */
+    readonly notRun = false,
   ) {
     super(message);
   }
 }
+
+const PLUGIN_OUTPUT_CAP = 4 * 1024 * 1024;
 
 /** The plugin executable `type` in the first bin dir that has it. */
 export function findPlugin(type: string, binDirs: string[]): string {
@@ -59,53 +62,17 @@ export function execPlugin(type: string, config: object, inv: PluginInvocation, 
     // Plugins run iptables, ip and the like.
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
   };
-  let child: SpawnedProcess;
-  try {
-    // A group of its own: a timeout kills the plugin together with the iptables or IPAM plugin it
-    // is running at that moment.
-    child = spawnProcess(path, [], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', env, newProcessGroup: true });
-  } catch (e) {
-    return Promise.reject(new PluginError(`CNI plugin ${type} ${inv.command}: cannot run ${path}: ${(e as Error).message}`));
-  }
-  const stdin = child.stdin!;
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (b: Buffer) => out.push(b));
-  child.stderr!.on('data', (b: Buffer) => err.push(b));
-  const outputsClosed = Promise.all([once(child.stdout!, 'close'), once(child.stderr!, 'close')]);
-  let timedOut = false;
-  let gateError: unknown;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-    // A grandchild that escaped the group may still hold the pipes: stop waiting for them.
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-  }, inv.timeoutMs);
   const input = JSON.stringify(config);
-  if (!stdinGate) stdin.end(input);
-  else {
-    stdinGate.then(
-      () => stdin.end(input),
-      (e: unknown) => {
-        gateError = e;
-        child.kill('SIGKILL');
-        stdin.destroy();
-      },
-    );
-  }
-  return Promise.all([child.exited, outputsClosed]).then(
-    ([{ code, signal }]) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8').trim();
-      const stderr = Buffer.concat(err).toString('utf8').trim();
-      const tail = stderr ? ` (stderr: ${stderr.slice(-2000)})` : '';
-      if (gateError !== undefined) throw gateError;
-      if (timedOut) {
-        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: no answer within ${inv.timeoutMs} ms, killed${tail}`, true);
-      }
+  const tailOf = (stderr: string): string => (stderr.trim() ? ` (stderr: ${stderr.trim().slice(-2000)})` : '');
+  // A group of its own: a timeout kills the plugin together with the iptables or IPAM plugin it is
+  // running at that moment.
+  // Results are small; the cap only keeps a runaway plugin from filling the daemon's memory.
+  const options = { env, input: stdinGate ? stdinGate.then(() => input) : input, newProcessGroup: true, maxCapture: PLUGIN_OUTPUT_CAP };
+  return runProcess(path, [], inv.timeoutMs, options).then(
+    ({ code, signal, stdout: out, stderr }) => {
+      const stdout = out.trim();
       if (code !== 0) {
-        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId} failed: ${describeFailure(stdout, code, signal)}${tail}`);
+        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId} failed: ${describeFailure(stdout, code, signal)}${tailOf(stderr)}`);
       }
       if (stdout === '') return undefined;
       try {
@@ -114,9 +81,12 @@ export function execPlugin(type: string, config: object, inv: PluginInvocation, 
         throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: output is not JSON: ${stdout.slice(0, 500)}`);
       }
     },
-    (e: unknown) => {
-      clearTimeout(timer);
-      throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: ${(e as Error).message}`);
+    (err: unknown) => {
+      if (err instanceof ProcessTimeout) {
+        throw new PluginError(`CNI plugin ${type} ${inv.command} for ${inv.containerId}: no answer within ${inv.timeoutMs} ms, killed${tailOf(err.result.stderr)}`, true);
+      }
+      if (err instanceof ProcessStartError) throw new PluginError(`CNI plugin ${type} ${inv.command}: cannot run ${path}: ${err.message}`, false, true);
+      throw err; // the gate's own error: no plugin got its config
     },
   );
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { runProcess, type RunResult } from './process_run';
+import { runProcess, type RunResult } from '../util/process_run';
 import { libDelete, libKill, libStart, runtimeLibAvailable } from './runtime_lib';
 
 /** What the runtime reported for a container (`state`), the fields the daemon reads. */
