@@ -82,27 +82,28 @@ export class PodNetwork {
    * address store) survive a power loss and must be releasable after it. The plugin gets its
    * config only when that sync is done and `netnsReady` (the namespace it will enter exists) has
    * resolved, so its process start overlaps both and it acts on nothing before the entry is on
-   * disk; if either fails it is killed unstarted and nothing is released. The returned promise
-   * settles only after the sync has.
+   * disk; if either fails it is killed unfed and nothing is released. The returned promise settles
+   * only after the sync has.
    */
   async add(prepared: PreparedAttachment, netnsReady: Promise<void> = Promise.resolve()): Promise<Attachment> {
     const { entry } = prepared;
     const synced = settleable();
-    let unstarted = false;
+    let heldBack = false;
     const gate = Promise.all([synced.promise, netnsReady]).then(
       () => undefined,
       (err: unknown) => {
-        unstarted = true;
+        heldBack = true;
         throw err;
       },
     );
+    // Observed here too: when the first plugin is gone from its bin dir by the time it is run, nothing
+    // else awaits the gate, and an unobserved rejection would end the daemon.
+    gate.catch(() => undefined);
     const end = this.duration.startTimer({ command: 'ADD' });
+    const progress = { acted: false };
     // runAdd starts the first plugin before its first await; the entry is written after that.
-    const running = this.runAdd(entry, gate);
+    const running = this.runAdd(entry, gate, progress, () => heldBack);
     this.cache.writeEntry(entry).then(synced.resolve, (err: unknown) => {
-      // No plugin has read its config: nothing to release, and an entry not known to be on disk
-      // is dropped.
-      this.cache.remove(entry.containerId);
       synced.reject(new PluginError(`syncing the CNI cache entry of ${entry.containerId}: ${(err as Error).message}`));
     });
     let result: unknown;
@@ -112,8 +113,10 @@ export class PodNetwork {
       this.ops.inc({ command: 'ADD', result: 'error' });
       await synced.promise.catch(() => undefined);
       // Undo what the plugins before the failing one set up; the ADD error is the one to report.
-      // When the gate failed no plugin got its config.
-      if (!unstarted) await this.detach(entry.containerId).catch(() => undefined);
+      // When no plugin acted (the gate held the config back, the first plugin could not be
+      // started, the entry's sync failed) there is nothing to release and the entry is dropped.
+      if (progress.acted) await this.detach(entry.containerId).catch(() => undefined);
+      else this.cache.remove(entry.containerId);
       throw err;
     } finally {
       end();
@@ -157,12 +160,22 @@ export class PodNetwork {
     return this.cache.ids();
   }
 
-  private async runAdd(entry: CachedAttachment, firstGate: Promise<void>): Promise<unknown> {
+  /**
+   * Runs the list's ADDs in order; `progress.acted` tells whether any plugin may have acted on its
+   * config (one that could not be started, or whose config the gate held back, did nothing).
+   */
+  private async runAdd(entry: CachedAttachment, firstGate: Promise<void>, progress: { acted: boolean }, heldBack: () => boolean): Promise<unknown> {
     let prev: unknown;
     let gate: Promise<void> | undefined = firstGate;
     for (const plugin of entry.network.plugins) {
       if (isNoOpAdd(plugin, entry.capabilityArgs)) continue;
-      prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry), gate);
+      try {
+        prev = await execPlugin(plugin.type, pluginConfig(entry.network, plugin, entry.capabilityArgs, prev), this.invocation('ADD', entry), gate);
+      } catch (err) {
+        if (!(err instanceof PluginError && err.notRun) && !heldBack()) progress.acted = true;
+        throw err;
+      }
+      progress.acted = true;
       gate = undefined; // later plugins start after the first has finished
     }
     if (gate) await gate; // no plugin ran: the entry is still to be on disk before ADD "succeeds"

@@ -92,6 +92,23 @@ test('a plugin that does not answer is killed after cni.plugin_timeout and every
   net.install(daemon);
 });
 
+test('a plugin that cannot be started, with a refused sysctl, fails the pod and leaves nothing', async () => {
+  // The plugin's exec fails (its interpreter is missing) and the pinning that would release its
+  // config fails too: no plugin acted, so the cache entry goes without a DEL (which could not run
+  // either) and the daemon lives on.
+  writeFileSync(join(bin, 'noexecnet'), '#!/nonexistent/interpreter\n', { mode: 0o755 });
+  net.install(daemon, '10-test.conflist', [{ type: 'noexecnet' }]);
+  const before = new Set(podIdsInLogs());
+  const config = podConfig({ linux: { sysctls: { 'net.ipv4.ip_unprivileged_port_start': 'not-a-number' } } });
+  const failed = daemon.client.runtime('RunPodSandbox', { config });
+  await expect(failed).rejects.toThrow(/net\.ipv4\.ip_unprivileged_port_start=not-a-number/);
+  await new Promise((r) => setTimeout(r, 200));
+  expect((await daemon.client.runtime('Version', {})).runtime_name).toBe('shoal');
+  const ids = podIdsInLogs().filter((id) => !before.has(id));
+  expect(podLeaks(daemon, net, ids, ids.map((id) => `${daemon.cgroupParent}/${id}`))).toEqual(NO_LEAKS);
+  net.install(daemon);
+});
+
 test('a dual-stack network gives the pod an IPv4 address first and its IPv6 address as additional', async () => {
   net.install(daemon, '10-test.conflist', [], { dualStack: true });
   const id = (await daemon.client.runtime('RunPodSandbox', { config: podConfig() })).pod_sandbox_id as string;
