@@ -4,10 +4,11 @@
 #define SHOAL_MONITOR_DETACH_H
 #include <stddef.h>
 
-/* Double fork with setsid in between. Returns 0 in the detached grandchild; the original process
- * waits for the intermediate one and exits. The grandchild is a child subreaper, runs in "/", has
- * /dev/null as stdio and no descriptor but keep_fd (may be -1). Returns -1 with err when the first
- * fork fails (still in the caller's process), -2 with err when setting up the detached monitor
- * fails (the caller is gone: report on keep_fd). */
-int mon_detach(int keep_fd, char *err, size_t errlen);
+/* Double fork with setsid in between (one fork when the process leads a session of its own
+ * already). Returns 0 in the detached process; the original process exits (after the intermediate
+ * one has, when there is one). The detached process is a child subreaper, runs in "/", has
+ * /dev/null as stdio and no descriptor but keep_fd and keep_fd2 (either may be -1). Returns -1 with
+ * err when the first fork fails (still in the caller's process), -2 with err when setting up the
+ * detached monitor fails (the caller is gone: report on keep_fd). */
+int mon_detach(int keep_fd, int keep_fd2, char *err, size_t errlen);
 #endif

@@ -398,7 +398,7 @@ static void finish(struct oom_probe *oom) {
   char file[300];
   memcpy(file, js, len);
   file[len] = '\n';
-  if (mon_write_file_atomic(opt.exit_file, file, len + 1, 0644, err, sizeof err) < 0) {
+  if (mon_write_file_atomic(opt.exit_file, file, len + 1, 0644, true, err, sizeof err) < 0) {
     dprintf(STDERR_FILENO, "shoal-monitor: %s\n", err);
   }
   attach_finish(js, len);
@@ -433,14 +433,17 @@ int main(int argc, char **argv) {
     sync_fd = -1;
     fail("--sync-fd %d: %s", opt.sync_fd, strerror(errno));
   }
-  int rc = mon_detach(sync_fd, err, sizeof err);
+  if (opt.runtime_fd >= 0 && (opt.runtime_fd == sync_fd || fcntl(opt.runtime_fd, F_SETFD, FD_CLOEXEC) < 0))
+    fail("--runtime-fd %d: %s", opt.runtime_fd, opt.runtime_fd == sync_fd ? "is the sync fd" : strerror(errno));
+  int rc = mon_detach(sync_fd, opt.runtime_fd, err, sizeof err);
   if (rc < 0) fail("%s", err);
   monitor_pid = getpid();
   setup_signals();
   if (opt.monitor_pid_file != NULL) {
     char pidline[32];
     int n = snprintf(pidline, sizeof pidline, "%d\n", (int)monitor_pid);
-    if (mon_write_file_atomic(opt.monitor_pid_file, pidline, (size_t)n, 0644, err, sizeof err) < 0) fail("%s", err);
+    /* Not synced: it names a process that a crash of the machine ends too. */
+    if (mon_write_file_atomic(opt.monitor_pid_file, pidline, (size_t)n, 0644, false, err, sizeof err) < 0) fail("%s", err);
   }
   /* A stale exit file would announce an exit that has not happened. */
   if (unlink(opt.exit_file) < 0 && errno != ENOENT) fail("removing stale exit file %s: %s", opt.exit_file, strerror(errno));
@@ -449,6 +452,10 @@ int main(int argc, char **argv) {
   if (stdio_setup(&sio, &opt, err, sizeof err) < 0) fail("%s", err);
 
   run_create();
+  if (opt.runtime_fd >= 0) {
+    close(opt.runtime_fd);
+    opt.runtime_fd = -1;
+  }
   static struct oom_probe oom;
   oom_probe_init(&oom, opt.cgroup_path, opt.bundle);
   output_gated = opt.exec_process != NULL && opt.log_path == NULL;

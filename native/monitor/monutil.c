@@ -74,7 +74,7 @@ long long mon_now_ns(void) {
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen) {
+int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, bool durable, char *err, size_t errlen) {
   char tmp[PATH_MAX];
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= sizeof tmp) {
     snprintf(err, errlen, "writing %s: path too long", path);
@@ -85,7 +85,7 @@ int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t
     snprintf(err, errlen, "writing %s: open: %s", tmp, strerror(errno));
     return -1;
   }
-  if (sh_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (sh_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
     snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
     close(fd);
     unlink(tmp);
@@ -97,6 +97,7 @@ int mon_write_file_atomic(const char *path, const char *data, size_t len, mode_t
     unlink(tmp);
     return -1;
   }
+  if (!durable) return 0;
   /* The rename is durable only once the directory entry is. */
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);

@@ -12,7 +12,7 @@ void mon_usage(void) {
       "usage: shoal-monitor --runtime PATH [--runtime-root DIR] [--runtime-log FILE]\n"
       "         (--bundle DIR | --exec-process FILE) --id ID --exit-file FILE --attach-socket SOCK\n"
       "         [--log-path FILE] [--container-pid-file FILE] [--monitor-pid-file FILE]\n"
-      "         [--cgroup-path PATH] [--create-timeout SECONDS] [--sync-fd N]\n"
+      "         [--cgroup-path PATH] [--create-timeout SECONDS] [--sync-fd N] [--runtime-fd N]\n"
       "         [--stdin] [--stdin-once] [--tty]\n";
   (void)!write(STDERR_FILENO, text, sizeof text - 1);
 }
@@ -55,6 +55,7 @@ struct path_flag {
 int mon_parse_options(int argc, char **argv, struct mon_options *o, char *err, size_t errlen) {
   memset(o, 0, sizeof *o);
   o->sync_fd = -1;
+  o->runtime_fd = -1;
   o->create_timeout_s = 60;
   const struct path_flag paths[] = {
       {"--runtime", &o->runtime},
@@ -91,6 +92,10 @@ int mon_parse_options(int argc, char **argv, struct mon_options *o, char *err, s
     const char *v = argv[++i];
     if (strcmp(a, "--sync-fd") == 0) {
       if (parse_int(a, v, 0, &o->sync_fd, err, errlen) < 0) return -1;
+      continue;
+    }
+    if (strcmp(a, "--runtime-fd") == 0) {
+      if (parse_int(a, v, 3, &o->runtime_fd, err, errlen) < 0) return -1;
       continue;
     }
     if (strcmp(a, "--create-timeout") == 0) {

@@ -22,6 +22,7 @@ struct mon_options {
   const char *exec_process;       /* --exec-process FILE: run `exec` of this OCI process, not `create` */
   int create_timeout_s;           /* --create-timeout SECONDS (default 60) */
   int sync_fd;                    /* --sync-fd N (default -1: none) */
+  int runtime_fd;                 /* --runtime-fd N: the runtime's executable, inherited open (-1: none) */
   bool stdin_open;                /* --stdin */
   bool stdin_once;                /* --stdin-once */
   bool tty;                       /* --tty */

@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "monutil.h"
+
+extern char **environ;
 
 /* In the child: the runtime must start with default signal handling and no inherited fds. */
 static void child_exec(const struct mon_options *o, const struct mon_stdio *s) {
@@ -19,7 +22,14 @@ static void child_exec(const struct mon_options *o, const struct mon_stdio *s) {
   for (int i = 0; i < 3; i++) {
     if (dup2(s->child_fd[i], i) < 0) _exit(127);
   }
-  if (mon_close_range(3, ~0U) < 0) _exit(127);
+  /* The runtime's executable, when given as an fd, stays open (close-on-exec) on fd 3 for the
+   * exec below; nothing else is inherited. */
+  int exe_fd = -1;
+  if (o->runtime_fd >= 0) {
+    exe_fd = 3;
+    if (o->runtime_fd == exe_fd ? fcntl(exe_fd, F_SETFD, FD_CLOEXEC) < 0 : dup3(o->runtime_fd, exe_fd, O_CLOEXEC) < 0) _exit(127);
+  }
+  if (mon_close_range(exe_fd >= 0 ? 4 : 3, ~0U) < 0) _exit(127);
   const char *argv[16];
   int n = 0;
   argv[n++] = o->runtime;
@@ -51,7 +61,13 @@ static void child_exec(const struct mon_options *o, const struct mon_stdio *s) {
   }
   argv[n++] = o->id;
   argv[n] = NULL;
-  execvp(o->runtime, (char *const *)argv);
+  if (exe_fd >= 0) {
+    /* A sealed copy the daemon made: the runtime sees it cannot be written through
+     * /proc/self/exe and skips making a copy of its own. */
+    syscall(SYS_execveat, exe_fd, "", (char *const *)argv, environ, AT_EMPTY_PATH);
+  } else {
+    execvp(o->runtime, (char *const *)argv);
+  }
   dprintf(2, "exec %s: %s\n", o->runtime, strerror(errno));
   _exit(127);
 }

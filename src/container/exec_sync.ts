@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deadlineExceeded, internal, CriError } from '../errors';
+import { spawnPath, type RuntimeExecutable } from '../native/sealed_exe';
 import { spawnProcess, type SpawnedProcess } from '../native/spawn';
 import { killTree } from './process_tree';
 
@@ -15,7 +16,7 @@ export interface ExecSyncResult {
 }
 
 export interface ExecSyncOptions {
-  runtimeBinary: string;
+  runtime: RuntimeExecutable;
   runtimeRoot: string;
   containerId: string;
   cmd: readonly string[];
@@ -97,12 +98,12 @@ export async function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
   let child: SpawnedProcess;
   try {
     child = spawnProcess(
-      o.runtimeBinary,
+      spawnPath(o.runtime),
       ['--root', o.runtimeRoot, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, o.containerId, ...o.cmd],
-      { stdin: 'null', stdout: 'pipe', stderr: 'pipe' },
+      { argv0: o.runtime.path, stdin: 'null', stdout: 'pipe', stderr: 'pipe' },
     );
   } catch (e) {
-    throw internal(`ExecSync in container ${o.containerId}: running shoal-runtime: ${(e as Error).message}`);
+    throw internal(`ExecSync in container ${o.containerId}: running ${o.runtime.path}: ${(e as Error).message}`);
   }
   const out = new CappedBuffer();
   const err = new CappedBuffer();

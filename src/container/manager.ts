@@ -40,6 +40,7 @@ import { resolveUser } from './spec/user';
 import { exitReason, filterEntries, toCriContainer, toCriStatus, type ContainerEntry } from './status';
 import { execSync, type ExecSyncResult } from './exec_sync';
 import { recoverContainers } from './recovery';
+import type { RuntimeExecutable } from '../native/sealed_exe';
 import { bundledBinary } from '../paths';
 
 /** The image part's surface the container part uses (ImageManager satisfies it). */
@@ -56,7 +57,8 @@ export interface ContainerManagerDeps {
   log: Logger;
   images: ImageSource;
   pods: PodDirectory;
-  runtimeBinary: string;
+  /** The OCI runtime; ours comes with a sealed copy to start it from (src/native/sealed_exe.ts). */
+  runtime: RuntimeExecutable;
   monitorBinary: string;
   host: HostFacts;
   registry?: Registry;
@@ -92,8 +94,8 @@ export class ContainerManager {
   private constructor(private readonly deps: ContainerManagerDeps) {
     this.layout = new ContainerLayout(deps.root, deps.runDir);
     this.store = new ContainerStore(deps.root);
-    this.runtime = new RuntimeClient(deps.runtimeBinary, this.layout.runtimeRoot, deps.runtimeBinary === bundledBinary('shoal-runtime'));
-    this.launcher = new MonitorLauncher(deps.monitorBinary, deps.runtimeBinary, this.layout.runtimeRoot);
+    this.runtime = new RuntimeClient(deps.runtime.path, this.layout.runtimeRoot, deps.runtime.path === bundledBinary('shoal-runtime'));
+    this.launcher = new MonitorLauncher(deps.monitorBinary, deps.runtime, this.layout.runtimeRoot);
     this.events = new ContainerEvents(deps.registry);
     this.watcher = new ExitWatcher(this.layout.exitsDir, (id) => this.layout.exitFile(id), (id, exit) => this.onExitFile(id, exit));
     this.metrics = new ContainerMetrics(deps.registry, () => [...this.entries.values()].map((e) => e.record), monitorAlive);
@@ -497,7 +499,7 @@ export class ContainerManager {
     if (e.record.phase !== 'running') throw failedPrecondition(`container ${e.record.id} is not running (${e.record.phase}): cannot exec in it`);
     return this.metrics.timeExecSync(() =>
       execSync({
-        runtimeBinary: this.deps.runtimeBinary,
+        runtime: this.deps.runtime,
         runtimeRoot: this.layout.runtimeRoot,
         containerId: e.record.id,
         cmd,

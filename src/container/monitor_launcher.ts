@@ -1,4 +1,5 @@
 import { errorText } from '../errors';
+import type { RuntimeExecutable } from '../native/sealed_exe';
 import { spawnDetached, type DetachedChild } from '../native/spawn';
 
 export interface MonitorLaunch {
@@ -28,14 +29,14 @@ export interface MonitorStarted {
 export class MonitorLauncher {
   constructor(
     private readonly monitorBinary: string,
-    private readonly runtimeBinary: string,
+    private readonly runtime: RuntimeExecutable,
     private readonly runtimeRoot: string,
     private readonly createTimeoutS = 60,
   ) {}
 
   launch(m: MonitorLaunch): Promise<MonitorStarted> {
     const args = [
-      '--runtime', this.runtimeBinary,
+      ...monitorRuntimeArgs(this.runtime),
       '--runtime-root', this.runtimeRoot,
       '--bundle', m.bundle,
       '--id', m.id,
@@ -51,20 +52,31 @@ export class MonitorLauncher {
     if (m.stdin) args.push('--stdin');
     if (m.stdinOnce) args.push('--stdin-once');
     if (m.tty) args.push('--tty');
-    return spawnMonitor(this.monitorBinary, args, `container ${m.id}`, (this.createTimeoutS + 10) * 1000);
+    return spawnMonitor(this.monitorBinary, args, `container ${m.id}`, (this.createTimeoutS + 10) * 1000, this.runtime.sealedFd);
   }
+}
+
+/** The monitor's fd 4 holds the runtime's sealed copy, when there is one (see spawnMonitor). */
+const MONITOR_RUNTIME_FD = 4;
+
+/** How the monitor is told which runtime to run: its path, and the fd of its sealed copy. */
+export function monitorRuntimeArgs(runtime: RuntimeExecutable): string[] {
+  const args = ['--runtime', runtime.path];
+  if (runtime.sealedFd !== undefined) args.push('--runtime-fd', String(MONITOR_RUNTIME_FD));
+  return args;
 }
 
 /**
  * Starts shoal-monitor (it detaches itself; posix_spawn, see src/native/spawn.ts) and waits for its
  * one-line JSON report on fd 3: the pids, or the error it met. `what` names the operation in every
  * message ("container X", "exec in container X"). Used for containers and for exec sessions alike.
+ * runtimeFd, the runtime's sealed copy, is handed over as the monitor's fd 4 (monitorRuntimeArgs).
  */
-export function spawnMonitor(binary: string, args: string[], what: string, timeoutMs: number): Promise<MonitorStarted> {
+export function spawnMonitor(binary: string, args: string[], what: string, timeoutMs: number, runtimeFd?: number): Promise<MonitorStarted> {
   return new Promise((resolve, reject) => {
     let child: DetachedChild;
     try {
-      child = spawnDetached(binary, args);
+      child = spawnDetached(binary, args, runtimeFd);
     } catch (err) {
       reject(new Error(`${what}: running shoal-monitor: ${errorText(err)}`));
       return;

@@ -1,4 +1,4 @@
-import { mkdirSync, chmodSync } from 'node:fs';
+import { mkdirSync, chmodSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Config } from '../config/schema';
@@ -23,6 +23,8 @@ import { ContainerManager } from '../container/manager';
 import { readHostFacts } from '../container/host_facts';
 import { containerHandlers } from '../server/container_handlers';
 import { bundledBinary, PACKAGE_VERSION, runtimeExecutable } from '../paths';
+import { sealedCopy, type RuntimeExecutable } from '../native/sealed_exe';
+import { errorText } from '../errors';
 import { StreamServer } from '../stream/server';
 import { daemonBackends } from '../stream/backends';
 import { streamHandlers } from '../server/stream_handlers';
@@ -64,7 +66,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   let streamServer: StreamServer | undefined;
   let streamBackends: ReturnType<typeof daemonBackends> | undefined;
   let images: ImageManager | undefined;
-  const runtimeBinary = runtimeExecutable(config);
+  const runtime = runtimeToRun(runtimeExecutable(config), log);
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
@@ -77,7 +79,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       log,
       images,
       pods: sandboxes,
-      runtimeBinary,
+      runtime,
       monitorBinary: bundledBinary('shoal-monitor'),
       host: readHostFacts(),
       registry: metrics.registry,
@@ -92,7 +94,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       containers,
       sandboxes,
       monitorBinary: bundledBinary('shoal-monitor'),
-      runtimeBinary,
+      runtime,
     });
     streamServer = await StreamServer.start({
       address: config.stream.address,
@@ -126,6 +128,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
     await server.shutdown(0);
     await images?.close();
     releaseLocks();
+    closeSealedCopy(runtime);
     throw err;
   }
   log.info(
@@ -142,9 +145,29 @@ export async function startDaemon(config: Config, configSource: string, log: Log
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await images?.close();
       releaseLocks();
+      closeSealedCopy(runtime);
       log.info('shoald stopped; containers keep running under their monitors');
     },
   };
+}
+
+/**
+ * Our own runtime is started from a sealed copy made here, once (src/native/sealed_exe.ts); a
+ * runtime named by runtime.runtime_path is run as it is. Without the copy (no memfd support) ours
+ * still makes one of its own per call, only slower.
+ */
+function runtimeToRun(path: string, log: Logger): RuntimeExecutable {
+  if (path !== bundledBinary('shoal-runtime')) return { path };
+  try {
+    return { path, sealedFd: sealedCopy(path) };
+  } catch (err) {
+    log.warn({ err: errorText(err) }, `${path} runs without a sealed copy held by the daemon`);
+    return { path };
+  }
+}
+
+function closeSealedCopy(runtime: RuntimeExecutable): void {
+  if (runtime.sealedFd !== undefined) closeSync(runtime.sealedFd);
 }
 
 function prepareDir(path: string, mode: number): void {

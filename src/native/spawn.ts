@@ -20,11 +20,15 @@ import { lastErrno, libcHandle, strerror } from './libc';
 export type ChildFd = 'null' | 'pipe' | number;
 
 export interface SpawnOptions {
+  /** argv[0], and the name in messages, when it is not `binary` (a /proc/self/fd path). */
+  argv0?: string;
   stdin?: ChildFd;
   stdout?: ChildFd;
   stderr?: ChildFd;
   /** An extra pipe on the child's fd 3 (the monitor reports readiness there). */
   fd3?: 'pipe';
+  /** An fd of ours (at 5 or above: 0–4 are Node's own) handed to the child as its fd 4. */
+  fd4?: number;
   /** The complete environment; the daemon's own when absent. */
   env?: Readonly<Record<string, string>>;
   /** setsid: the child outlives the daemon's session (the monitor). */
@@ -122,7 +126,8 @@ function pipe(what: string): [number, number] {
  * that). Throws when it cannot be started, the exec's own error included (glibc reports it back).
  */
 export function spawnProcess(binary: string, args: readonly string[], opts: SpawnOptions = {}): SpawnedProcess {
-  const what = `starting ${binary}`;
+  const argv0 = opts.argv0 ?? binary;
+  const what = `starting ${argv0}`;
   const toClose: number[] = [];
   /** Our ends of the pipes, kept open past the spawn. */
   const ours = new Set<number>();
@@ -156,8 +161,14 @@ export function spawnProcess(binary: string, args: readonly string[], opts: Spaw
     const stdout = setUp(1, opts.stdout ?? 'null', 'stdout');
     const stderr = setUp(2, opts.stderr ?? 'null', 'stderr');
     const fd3 = setUp(3, opts.fd3, 'fd 3');
+    if (opts.fd4 !== undefined) {
+      // Below 5 it could be one the dup2s above have replaced already.
+      if (opts.fd4 < 5) throw new Error(`${what}: fd ${opts.fd4} cannot be handed over as fd 4`);
+      setUp(4, opts.fd4, 'fd 4');
+    }
     // The daemon's own fds are close-on-exec already; this is the second line (glibc 2.34+).
-    if (actionsCloseFrom) check(actionsCloseFrom(actions, opts.fd3 ? 4 : 3), `${what}: closing inherited fds`);
+    const firstUnused = opts.fd4 !== undefined ? 5 : opts.fd3 ? 4 : 3;
+    if (actionsCloseFrom) check(actionsCloseFrom(actions, firstUnused), `${what}: closing inherited fds`);
 
     check(attrInit(attr), `${what}: attributes`);
     attrReady = true;
@@ -177,7 +188,7 @@ export function spawnProcess(binary: string, args: readonly string[], opts: Spaw
 
     const env = Object.entries(opts.env ?? process.env).map(([k, v]) => `${k}=${v ?? ''}`);
     const pidOut = [0];
-    check(posixSpawn(pidOut, binary, actions, attr, [binary, ...args, null], [...env, null]), what);
+    check(posixSpawn(pidOut, binary, actions, attr, [argv0, ...args, null], [...env, null]), what);
     const pid = pidOut[0]!;
     // The child has its copies; from here on our ends belong to their streams.
     for (const fd of toClose) if (!ours.has(fd)) closeSync(fd);
@@ -227,11 +238,11 @@ export interface DetachedChild {
 
 /**
  * Starts `binary args` in a session of its own, stdin and stdout on /dev/null, stderr and fd 3 on
- * pipes, with the daemon's environment. The child is reaped here when it exits (the monitor's first
+ * pipes, fd4 (when given) as its fd 4, with the daemon's environment. The child is reaped here when it exits (the monitor's first
  * process exits once it has detached).
  */
-export function spawnDetached(binary: string, args: readonly string[]): DetachedChild {
-  const child = spawnProcess(binary, args, { stdin: 'null', stdout: 'null', stderr: 'pipe', fd3: 'pipe', newSession: true });
+export function spawnDetached(binary: string, args: readonly string[], fd4?: number): DetachedChild {
+  const child = spawnProcess(binary, args, { stdin: 'null', stdout: 'null', stderr: 'pipe', fd3: 'pipe', fd4, newSession: true });
   child.exited.catch(() => undefined);
   return { pid: child.pid, stderr: child.stderr!, fd3: child.fd3! };
 }

@@ -142,7 +142,7 @@ test('ExecSync output is capped at 16 MiB per stream', async () => {
   // Straight through the exec path (two full 16 MiB streams exceed the daemon's gRPC message
   // limit, which is the server's to set).
   const r = await execSync({
-    runtimeBinary: join(REPO, 'bin/shoal-runtime'),
+    runtime: { path: join(REPO, 'bin/shoal-runtime') },
     runtimeRoot: join(env.daemon.runDir, 'runtime'),
     containerId: id,
     cmd: ['/bin/sh', '-c', 'head -c 20000000 /dev/zero; head -c 17000000 /dev/zero >&2; exit 4'],

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { sealedCopy, spawnPath } from '../../src/native/sealed_exe';
 import { spawnDetached, spawnProcess } from '../../src/native/spawn';
 import { libcHandle } from '../../src/native/libc';
 import { waitFor } from './env';
@@ -109,4 +110,26 @@ test('spawnProcess: stderr to a file of ours, and many short children all reaped
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// How shoald runs its own runtime: from one sealed in-memory copy, made at start.
+test('sealedCopy: a copy that refuses writes, runs through spawnPath, and reaches a child as fd 4', async () => {
+  const fd = sealedCopy('/bin/busybox');
+  try {
+    expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe('/memfd:busybox (deleted)');
+    expect(() => writeSync(fd, Buffer.from('x'), 0, 1, 0)).toThrow(/EPERM/);
+    expect(() => ftruncateSync(fd, 0)).toThrow(/EPERM/);
+    const exe = { path: '/bin/busybox', sealedFd: fd };
+    // Run from the copy: argv[0] stays the configured path, /proc/PID/exe is the memfd.
+    const run = spawnProcess(spawnPath(exe), ['sh', '-c', 'readlink /proc/$$/exe; cat /proc/$$/cmdline | tr "\\0" " "'], { argv0: exe.path, stdout: 'pipe' });
+    const [out, status] = await Promise.all([readAll(run.stdout!), run.exited]);
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(out).toBe('/memfd:busybox (deleted)\n/bin/busybox sh -c readlink /proc/$$/exe; cat /proc/$$/cmdline | tr "\\0" " " ');
+    // Handed over as fd 4 (the monitor's --runtime-fd), and nothing else above fd 3.
+    const child = spawnDetached('/bin/sh', ['-c', 'readlink /proc/$$/fd/4 >&3; ls /proc/self/fd | sort -n | tr "\\n" " " >&3'], fd);
+    expect(await readAll(child.fd3)).toBe('/memfd:busybox (deleted)\n0 1 2 3 4 5 ');
+  } finally {
+    closeSync(fd);
+  }
+  expect(() => spawnProcess('/bin/true', [], { fd4: 2 })).toThrow(/fd 2 cannot be handed over as fd 4/);
 });

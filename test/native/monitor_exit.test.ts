@@ -1,6 +1,7 @@
 /** shoal-monitor's exit file and its independence from whoever started it. */
 import * as fs from 'node:fs';
-import { parentOf, processAlive, startMonitored, waitFor, type MonitoredContainer } from './monitor_harness';
+import { sealedCopy } from '../../src/native/sealed_exe';
+import { RUNTIME, parentOf, processAlive, startMonitored, waitFor, type MonitoredContainer } from './monitor_harness';
 
 describe('shoal-monitor exit status', () => {
   const live: MonitoredContainer[] = [];
@@ -79,6 +80,30 @@ describe('shoal-monitor exit status', () => {
     fs.writeFileSync(`${c.bundle.rootfs}/tmp/go`, '');
     const exit = await c.waitExit();
     expect(exit.exit_code).toBe(7);
+  });
+
+  // How the daemon starts its own runtime: from its sealed copy, given as fd 4. The path is only
+  // argv[0]; the copy is what runs, and neither the monitor nor the container keeps the fd.
+  test('runs the runtime from --runtime-fd, not from the --runtime path', async () => {
+    const sealed = sealedCopy(RUNTIME);
+    try {
+      const c = await startMonitored({ args: ['sh', '-c', 'ls /proc/self/fd | tr "\\n" " "; echo; exit 5'], runtimeFd: sealed, runtimePath: '/nonexistent/shoal-runtime' });
+      live.push(c);
+      const monitorFds = fs.readdirSync(`/proc/${c.monitorPid}/fd`).flatMap((fd) => {
+        try {
+          return [fs.readlinkSync(`/proc/${c.monitorPid}/fd/${fd}`)];
+        } catch {
+          return [];
+        }
+      });
+      expect(monitorFds.filter((t) => t.startsWith('/memfd:'))).toEqual([]);
+      c.start();
+      expect((await c.waitExit()).exit_code).toBe(5);
+      // ls's own four: stdio and the directory it reads.
+      expect(fs.readFileSync(c.logPath, 'utf8')).toMatch(/ stdout F 0 1 2 3 \n$/);
+    } finally {
+      fs.closeSync(sealed);
+    }
   });
 
   test.each([false, true])('reports a failing create on the sync pipe with the runtime\'s message (tty %s)', async (tty) => {

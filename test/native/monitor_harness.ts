@@ -3,7 +3,7 @@
  * pipe, `shoal-runtime start` once the monitor reported the pid, and everything observed from
  * outside (log file, exit file, attach socket). Used by test/native/monitor_*.test.ts.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -37,6 +37,10 @@ export interface MonitorOptions {
   edit?: (spec: OciSpec) => void;
   /** Run the monitor from this shell wrapper instead of directly (to kill its parent in a test). */
   viaWrapper?: boolean;
+  /** An fd of the runtime's executable, handed to the monitor as fd 4 (`--runtime-fd 4`). */
+  runtimeFd?: number;
+  /** What `--runtime` names (default RUNTIME). */
+  runtimePath?: string;
 }
 
 export interface MonitoredContainer {
@@ -165,13 +169,14 @@ export async function startMonitored(opts: MonitorOptions): Promise<MonitoredCon
     },
   };
   try {
-    const monArgs = ['--runtime', RUNTIME, '--runtime-root', runtimeRoot, '--bundle', bundle.dir, '--id', id,
+    const monArgs = ['--runtime', opts.runtimePath ?? RUNTIME, '--runtime-root', runtimeRoot, '--bundle', bundle.dir, '--id', id,
       '--exit-file', c.exitFile, '--log-path', c.logPath, '--attach-socket', c.socketPath,
       '--monitor-pid-file', path.join(dir, 'monitor.pid'), '--sync-fd', '3'];
     if (opts.stdin) monArgs.push('--stdin');
     if (opts.stdinOnce) monArgs.push('--stdin-once');
     if (opts.tty) monArgs.push('--tty');
-    const started = await spawnMonitor(monArgs, opts.viaWrapper ?? false, (pid) => (c.spawnedPid = pid));
+    if (opts.runtimeFd !== undefined) monArgs.push('--runtime-fd', '4');
+    const started = await spawnMonitor(monArgs, opts.viaWrapper ?? false, (pid) => (c.spawnedPid = pid), opts.runtimeFd);
     c.pid = started.pid;
     c.monitorPid = started.monitorPid;
     return c;
@@ -182,10 +187,11 @@ export async function startMonitored(opts: MonitorOptions): Promise<MonitoredCon
 }
 
 /** Spawns the monitor as the daemon does and waits for its sync line. */
-async function spawnMonitor(monArgs: string[], viaWrapper: boolean, onSpawn: (pid: number) => void): Promise<{ pid: number; monitorPid: number }> {
+async function spawnMonitor(monArgs: string[], viaWrapper: boolean, onSpawn: (pid: number) => void, fd4?: number): Promise<{ pid: number; monitorPid: number }> {
+  const stdio: StdioOptions = ['ignore', 'ignore', 'pipe', 'pipe', ...(fd4 !== undefined ? [fd4] : [])];
   const child = viaWrapper
-    ? spawn('/bin/sh', ['-c', '"$@"; exec sleep 600', 'wrapper', MONITOR, ...monArgs], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true })
-    : spawn(MONITOR, monArgs, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    ? spawn('/bin/sh', ['-c', '"$@"; exec sleep 600', 'wrapper', MONITOR, ...monArgs], { stdio, detached: true })
+    : spawn(MONITOR, monArgs, { stdio, detached: true });
   onSpawn(child.pid ?? 0);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

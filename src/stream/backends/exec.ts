@@ -8,7 +8,8 @@ import { killTree } from '../../container/process_tree';
 import type { RemoteSession } from '../session';
 import { MonitorSession } from '../monitor_session';
 import { bridge } from './bridge';
-import { spawnMonitor, type MonitorStarted } from '../../container/monitor_launcher';
+import { monitorRuntimeArgs, spawnMonitor, type MonitorStarted } from '../../container/monitor_launcher';
+import type { RuntimeExecutable } from '../../native/sealed_exe';
 
 /** A unix socket path holds 107 bytes; with a terminal the monitor adds ".cons" beside it. */
 const MAX_TTY_SOCKET_PATH = 101;
@@ -17,7 +18,7 @@ const START_TIMEOUT_MS = 60_000;
 export interface ExecBackendDeps {
   containers: ContainerManager;
   monitorBinary: string;
-  runtimeBinary: string;
+  runtime: RuntimeExecutable;
 }
 
 /**
@@ -53,7 +54,7 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
     const processFile = join(dir, 'process.json');
     writeFileSync(processFile, JSON.stringify(execProcess(join(layout.bundle(id), 'config.json'), req)), { mode: 0o600 });
     const args = [
-      '--runtime', deps.runtimeBinary,
+      ...monitorRuntimeArgs(deps.runtime),
       '--runtime-root', layout.runtimeRoot,
       '--exec-process', processFile,
       '--id', id,
@@ -64,7 +65,7 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
     ];
     if (req.stdin) args.push('--stdin', '--stdin-once');
     if (req.tty) args.push('--tty');
-    started = await spawnMonitor(deps.monitorBinary, args, `exec in container ${id}`, START_TIMEOUT_MS);
+    started = await spawnMonitor(deps.monitorBinary, args, `exec in container ${id}`, START_TIMEOUT_MS, deps.runtime.sealedFd);
     if (session.signal.aborted) {
       abandon();
       return 137;

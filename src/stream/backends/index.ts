@@ -1,4 +1,5 @@
 import type { ContainerManager } from '../../container/manager';
+import type { RuntimeExecutable } from '../../native/sealed_exe';
 import type { SandboxManager } from '../../sandbox/manager';
 import type { StreamBackends } from '../session';
 import { attachToContainer } from './attach';
@@ -9,7 +10,7 @@ export interface DaemonBackendDeps {
   containers: ContainerManager;
   sandboxes: SandboxManager;
   monitorBinary: string;
-  runtimeBinary: string;
+  runtime: RuntimeExecutable;
 }
 
 /** The streaming server's backends on the daemon's containers and pods. */
