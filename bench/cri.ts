@@ -32,7 +32,7 @@ import { ImageManager } from '../src/image/manager';
 import { closeRegistryConnections } from '../src/image/registry/client';
 import { startRegistry } from '../test/helpers/registry';
 import { buildImage, busyboxEntries, pushImage, tarOf } from '../test/helpers/test_images';
-import { REPO, conflist, pct, startContainerdProcess, waitForSocket } from './peer_setup';
+import { REPO, conflist, pct, startContainerdProcess, untilQuiet, waitForSocket } from './peer_setup';
 import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
 
 const args = process.argv.slice(2);
@@ -233,7 +233,7 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 /**
  * The runtimes take turns call by call (round-robin, alternating who goes first), so drift in the
  * machine's speed over the minutes of a run, which is larger here than the gaps being measured,
- * hits both alike. Each runtime works under its own cgroup parent and keeps its own pods.
+ * hits both alike; each timed pod, container or exec call waits for a quiet machine (untilQuiet). Each runtime works under its own cgroup parent and keeps its own pods.
  */
 const order = (i: number, rts: Runtime[]): Runtime[] => (i % 2 === 0 ? rts : [...rts].reverse());
 
@@ -262,7 +262,10 @@ async function measure(rts: Runtime[], cgroupParent: string, image: string): Pro
   }
   // 1. pod + container start
   for (let i = 0; WORKLOADS.has('start') && i < RUNS; i++) {
-    for (const rt of order(i, rts)) await podAndContainerStart(rt, cg(rt), image, out[rt.name]!);
+    for (const rt of order(i, rts)) {
+      await untilQuiet();
+      await podAndContainerStart(rt, cg(rt), image, out[rt.name]!);
+    }
   }
   // 2. container lifecycle and 3. ExecSync, in one pod per runtime
   if (WORKLOADS.has('lifecycle') || WORKLOADS.has('exec')) await lifecycleAndExec(rts, cg, image, out);
@@ -310,6 +313,7 @@ async function lifecycleAndExec(rts: Runtime[], cg: (rt: Runtime) => string, ima
   for (let i = 0; WORKLOADS.has('lifecycle') && i < RUNS; i++) {
     for (const rt of order(i, rts)) {
       const pod = pods.get(rt.name)!;
+      await untilQuiet();
       const t0 = process.hrtime.bigint();
       const id = await createStarted(rt, pod.id, pod.config, image);
       // timeout 0: a graceful stop would race the shell installing its SIGTERM trap (PID 1 ignores
@@ -325,6 +329,7 @@ async function lifecycleAndExec(rts: Runtime[], cg: (rt: Runtime) => string, ima
   }
   for (let i = 0; WORKLOADS.has('exec') && i < RUNS + 2; i++) {
     for (const rt of order(i, rts)) {
+      await untilQuiet();
       const t0 = process.hrtime.bigint();
       const r = await rt.runtime('ExecSync', { container_id: pods.get(rt.name)!.target, cmd: ['/bin/sh', '-c', 'echo ok'], timeout: '10' });
       if (i >= 2) out[rt.name]!.exec.push(ms(t0));

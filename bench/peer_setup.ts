@@ -100,6 +100,28 @@ export async function pauseImageArchive(path: string, name: string): Promise<voi
   writeFileSync(path, archive);
 }
 
+/** CPU ticks since boot over all CPUs: [idle (with iowait), total]. */
+function cpuTicks(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return [f[3]! + f[4]!, f.reduce((a, b) => a + b, 0)];
+}
+
+/**
+ * Waits until the machine is quiet: a 50 ms window with the CPUs at least 90% idle, or `maxMs`.
+ * Runtimes taking turns call by call otherwise bill each other's deferred teardown (containerd's
+ * shim exits and garbage collection after RemovePodSandbox, shoald's reclaimer) to the next call
+ * of the other runtime. Each measured call then starts on a quiet machine, whoever ran before it.
+ */
+export async function untilQuiet(maxMs = 2000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until) {
+    const [idle0, total0] = cpuTicks();
+    await new Promise((r) => setTimeout(r, 50));
+    const [idle1, total1] = cpuTicks();
+    if (total1 > total0 && (idle1 - idle0) / (total1 - total0) >= 0.9) return;
+  }
+}
+
 export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;

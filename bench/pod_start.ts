@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, conflist, pct, startContainerdProcess, waitForSocket } from './peer_setup';
+import { REPO, conflist, pct, startContainerdProcess, untilQuiet, waitForSocket } from './peer_setup';
 import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
 import { NamespacePinner, unpinNamespaces } from '../src/sandbox/namespaces';
 import { ensurePrivateMount } from '../src/sandbox/mounts';
@@ -118,7 +118,7 @@ async function stopRemove(rt: Runtime, id: string): Promise<void> {
 
 /**
  * The runtimes take turns pod by pod (round-robin, alternating who goes first), so machine noise
- * hits them alike.
+ * hits them alike, and each timed call waits for a quiet machine (untilQuiet).
  */
 async function measure(rts: Runtime[], cgroupParent: string): Promise<Record<string, Series>> {
   const out: Record<string, Series> = Object.fromEntries(rts.map((rt) => [rt.name, { run: [], runAlone: [], lifecycle: [] }]));
@@ -128,6 +128,7 @@ async function measure(rts: Runtime[], cgroupParent: string): Promise<Record<str
   const ids: Record<string, string[]> = Object.fromEntries(rts.map((rt) => [rt.name, []]));
   for (let i = 0; i < PODS; i++) {
     for (const rt of order(i)) {
+      await untilQuiet();
       const t0 = process.hrtime.bigint();
       ids[rt.name]!.push(await runPod(rt, podConfig(i, `${cgroupParent}/${rt.name}`, 'run')));
       out[rt.name]!.run.push(ms(t0));
@@ -136,6 +137,7 @@ async function measure(rts: Runtime[], cgroupParent: string): Promise<Record<str
   for (const rt of rts) for (const id of ids[rt.name]!) await stopRemove(rt, id);
   for (let i = 0; i < PODS; i++) {
     for (const rt of order(i)) {
+      await untilQuiet();
       const t0 = process.hrtime.bigint();
       const id = await runPod(rt, podConfig(i, `${cgroupParent}/${rt.name}`, 'life'));
       out[rt.name]!.runAlone.push(ms(t0));
