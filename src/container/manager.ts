@@ -227,9 +227,10 @@ export class ContainerManager {
   private async createLocked(entry: ContainerEntry, pod: ReturnType<typeof podViewOf>, image: { id: string; config: ImageDefaults }): Promise<void> {
     const id = entry.record.id;
     const t = new StepTimes();
+    // The directory alone marks the container for a restart (RecordStore.loadAll: a directory
+    // without a record is torn down by its id): the record is written once there is a container.
     mkdirSync(this.layout.dir(id), { recursive: true, mode: 0o700 });
-    await this.store.write(entry.record, false);
-    t.step('record');
+    t.step('dir');
     // The layer hold (a durable write on the image side) is made while the rootfs is mounted and
     // the monitor launched. The image record names the layers meanwhile; an image removed in
     // between fails the hold, and with it the create. One removed, collected and pulled again

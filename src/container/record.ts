@@ -5,8 +5,9 @@ import { writeFileAtomic, isAtomicTempName, replaceFileSync } from '../store/ato
 import type { ResolvedUser } from './spec/user';
 
 /**
- * creating: CreateContainer has begun making things; after a restart such a record means the
- *   daemon died mid-way, and everything it names is torn down.
+ * creating: CreateContainer has begun making things (in memory only; on disk the directory
+ *   without a record stands for it); after a restart it means the daemon died mid-way, and
+ *   everything of the container is torn down.
  * created / running / exited: the CRI states.
  * removing: RemoveContainer has begun tearing down; a restart finishes the job.
  */

@@ -250,6 +250,31 @@ export function containerLeaks(daemon: TestDaemon, ids: string[]): Record<string
 }
 
 /**
+ * Everything of the daemon's containers on the host, whoever they belong to: monitor processes,
+ * rootfs mounts, container directories, run files and attach sockets. A failed CreateContainer
+ * (its id never returned) must leave this as it found it.
+ */
+export function containersFootprint(daemon: TestDaemon): Record<string, string[]> {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const monitors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return cmd.includes('shoal-monitor') && cmd.includes(daemon.runDir);
+    } catch {
+      return false;
+    }
+  });
+  const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
+  return {
+    monitors: monitors.sort(),
+    mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(daemon.root, 'containers'))).sort(),
+    containerDirs: list(join(daemon.root, 'containers')),
+    runFiles: list(join(daemon.runDir, 'containers')),
+    sockets: list(join(daemon.runDir, 'a')),
+  };
+}
+
+/**
  * What RemoveContainer leaves to reclaim after it answers — the hold on the image's layers and the
  * discarded directory (record, bundle, writable layer): waits until none of `ids` has either.
  */

@@ -69,9 +69,11 @@ test('records left mid-create or mid-remove by a killed daemon are torn down com
   const c = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 1000'] });
   await env.daemon.client.runtime('StartContainer', { container_id: b });
   await env.daemon.kill();
-  // Killed before its first record write: a directory without a record.
+  // Killed before CreateContainer wrote the record (it does once the container exists): a
+  // directory without one, with a monitor, a mount and a cgroup.
   rmSync(join(env.daemon.root, 'containers', c, 'record.json'));
-  // As the daemon leaves them when killed between the steps of CreateContainer / RemoveContainer.
+  // As a daemon leaves them when killed between the steps of RemoveContainer (and as earlier
+  // versions left a CreateContainer cut short).
   for (const [id, phase] of [[a, 'creating'], [b, 'removing']] as const) {
     const file = join(env.daemon.root, 'containers', id, 'record.json');
     const rec = JSON.parse(readFileSync(file, 'utf8')) as { phase: string };

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeOf } from '../helpers/cri_client';
-import { containerEnv, createContainer, logLines, runPod, runToExit, type ContainerEnv } from './env';
+import { containerEnv, containersFootprint, createContainer, logLines, runPod, runToExit, type ContainerEnv } from './env';
 
 let env: ContainerEnv;
 let pod: Awaited<ReturnType<typeof runPod>>;
@@ -118,9 +118,13 @@ test('host path mounts: readonly, recursive read-only, writable; a missing host 
     mounts: [mount('/ro', { readonly: true }), mount('/rw'), mount('/rro', { readonly: true, recursive_read_only: true })],
   });
   expect(r.out).toEqual(expect.arrayContaining(['from-host', 'ro-refused', 'rw-wrote', 'rro-refused']));
+  // Refused half-way through CreateContainer (the rootfs is mounted by then): nothing of the
+  // container is left.
+  const before = containersFootprint(env.daemon);
   const missing = await createContainer(env, pod, { command: ['true'], mounts: [{ container_path: '/m', host_path: join(tmp, 'does-not-exist') }] }).catch((e: unknown) => e);
   expect(codeOf(missing)).toBe('INVALID_ARGUMENT');
   expect(String(missing)).toContain(join(tmp, 'does-not-exist'));
+  expect(containersFootprint(env.daemon)).toEqual(before);
 });
 
 test('devices: a host device node appears with its cgroup permission', async () => {
