@@ -173,9 +173,7 @@ static int load_spec(struct create_ctx *c, struct sh_err *e) {
   else snprintf(c->cgroups_path, sizeof c->cgroups_path, "/shoal-runtime/%s", c->o->id);
   if (cg_path_valid(c->cgroups_path, e) < 0) return -1;
   if (caps_parse(json_object_get(process, "capabilities"), &c->proc.caps, e) < 0) return -1;
-  if (seccomp_build(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp, e) < 0 ||
-      seccomp_notify_check(json_object_get(linux_obj, "seccomp"), &c->proc.seccomp_notify, &c->proc.seccomp_wait_killable, e) < 0)
-    return -1;
+  if (proc_seccomp_prepare(&c->proc, json_object_get(linux_obj, "seccomp"), c->o->root, e) < 0) return -1;
   if (proc_attrs_parse(process, linux_obj, &c->proc.attrs, e) < 0) return -1;
   struct exec_affinity for_exec; /* not applied to the first process: checked so a bad value fails now */
   if (exec_affinity_parse(process, &for_exec, e) < 0) return -1;

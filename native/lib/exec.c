@@ -123,8 +123,7 @@ int sh_exec(const struct sh_exec_opts *o, int *exit_code, struct sh_err *e) {
     goto out;
   }
   if (caps_parse(json_object_get(x.proc.process, "capabilities"), &x.proc.caps, e) < 0) goto out;
-  if (seccomp_build(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp, e) < 0) goto out;
-  if (seccomp_notify_check(json_object_get(json_object_get(spec, "linux"), "seccomp"), &x.proc.seccomp_notify, &x.proc.seccomp_wait_killable, e) < 0) goto out;
+  if (proc_seccomp_prepare(&x.proc, json_object_get(json_object_get(spec, "linux"), "seccomp"), o->root, e) < 0) goto out;
   if (proc_attrs_parse(x.proc.process, json_object_get(spec, "linux"), &x.proc.attrs, e) < 0) goto out;
   if (exec_affinity_parse(x.proc.process, &x.affinity, e) < 0) goto out;
   if (open_namespaces(&x, s.pid, e) < 0) goto out;

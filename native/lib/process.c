@@ -188,7 +188,7 @@ void process_finish(struct proc_ctx *p) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (!p->seccomp_notify && seccomp_apply(p->seccomp, &e) < 0) child_fail(p->sync_fd, &e);
+  if (!p->seccomp_notify && p->seccomp_prog.insns && seccomp_prog_load(&p->seccomp_prog, 0, &e) < 0) child_fail(p->sync_fd, &e);
   if (caps_apply(&p->caps, &e) < 0) child_fail(p->sync_fd, &e);
   char **argv = string_vec(args);
   char **envp = string_vec(json_object_get(proc, "env"));

@@ -21,7 +21,8 @@ struct proc_ctx {
                             -2: no gate (exec) */
   const char *start_hook_state; /* state JSON for startContainer hooks, NULL to skip them */
   struct caps_set caps;
-  scmp_filter_ctx seccomp;
+  scmp_filter_ctx seccomp; /* with a notification listener only (seccomp_notify.c) */
+  struct seccomp_prog seccomp_prog; /* otherwise: the compiled filter (seccomp_prog.c) */
   int seccomp_notify;    /* the filter has SCMP_ACT_NOTIFY rules: loaded before 'R' (seccomp_notify.c) */
   int seccomp_wait_killable; /* linux.seccomp.flags has SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
   struct proc_attrs attrs; /* personality, memory policy, I/O priority, scheduler */
@@ -31,6 +32,9 @@ struct proc_ctx {
  * *wait_killable when the flags ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (refused without a
  * SCMP_ACT_NOTIFY rule: the kernel takes it only with a listener). */
 int seccomp_notify_check(json_t *seccomp, int *uses_notify, int *wait_killable, struct sh_err *e);
+/* In the parent: the filter of linux.seccomp, as libseccomp's context when it has a listener,
+ * otherwise as a compiled program (cached under root). */
+int proc_seccomp_prepare(struct proc_ctx *p, json_t *seccomp, const char *root, struct sh_err *e);
 /* In the process: no_new_privs (if asked), load the filter with a listener, send its fd to the
  * runtime as an 'F' message and wait for the runtime's 'A'. */
 int seccomp_load_notify(struct proc_ctx *p, struct sh_err *e);

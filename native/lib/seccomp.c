@@ -1,5 +1,6 @@
-/* OCI linux.seccomp → a libseccomp filter. Built once in the parent; loaded in the child after
- * no_new_privs and before the capabilities are dropped. */
+/* OCI linux.seccomp → a libseccomp filter. Built once in the parent (and then, without a
+ * notification listener, turned into a BPF program and cached: seccomp_prog.c); loaded in the child
+ * after no_new_privs and before the capabilities are dropped. */
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <string.h>
@@ -145,13 +146,6 @@ int seccomp_build(json_t *sc, scmp_filter_ctx *out, struct sh_err *e) {
     }
   }
   *out = ctx;
-  return 0;
-}
-
-int seccomp_apply(scmp_filter_ctx ctx, struct sh_err *e) {
-  if (!ctx) return 0;
-  int r = seccomp_load(ctx);
-  if (r < 0) return sh_errno(e, -r, "seccomp: load filter");
   return 0;
 }
 

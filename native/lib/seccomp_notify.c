@@ -61,47 +61,22 @@ static int send_with_fd(int sock, int fd, const char *buf, size_t len, const cha
  * is exported as BPF and loaded with seccomp(2) and the flags the filter's attributes ask for, plus
  * the listener ones. Returns the listener fd. */
 static int load_with_flags(scmp_filter_ctx ctx, unsigned long extra, struct sh_err *e) {
-  unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | extra;
-  static const struct {
-    enum scmp_filter_attr attr;
-    unsigned long flag;
-  } attrs[] = {{SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH},
-               {SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG},
-               {SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW}};
-  for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
-    uint32_t v = 0;
-    int r = seccomp_attr_get(ctx, attrs[i].attr, &v);
-    if (r < 0) return sh_errno(e, -r, "seccomp: read filter attribute %d", (int)attrs[i].attr);
-    if (v) flags |= attrs[i].flag; /* TSYNC with a listener: the kernel wants TSYNC_ESRCH too */
+  struct seccomp_prog prog;
+  if (seccomp_prog_export(ctx, 1, &prog, e) < 0) return -1;
+  int fd = seccomp_prog_load(&prog, SECCOMP_FILTER_FLAG_NEW_LISTENER | extra, e);
+  seccomp_prog_free(&prog);
+  if (fd < 0) {
+    char was[SH_ERRLEN];
+    snprintf(was, sizeof was, "%s", e->msg);
+    sh_errf(e, "%s (WAIT_KILLABLE_RECV needs Linux 5.19)", was);
   }
-  int mfd = memfd_create("shoal-seccomp-bpf", MFD_CLOEXEC);
-  if (mfd < 0) return sh_errno(e, errno, "seccomp: memfd_create for the BPF program");
-  int r = seccomp_export_bpf(ctx, mfd);
-  if (r < 0) {
-    close(mfd);
-    return sh_errno(e, -r, "seccomp: export the filter as BPF");
-  }
-  off_t size = lseek(mfd, 0, SEEK_END);
-  if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 || size / (off_t)sizeof(struct sock_filter) > 0xffff) {
-    int err = size < 0 ? errno : EINVAL;
-    close(mfd);
-    return sh_errno(e, err, "seccomp: exported BPF program of %lld bytes", (long long)size);
-  }
-  struct sock_filter *insns = malloc((size_t)size);
-  ssize_t n = insns ? pread(mfd, insns, (size_t)size, 0) : -1;
-  int err = errno;
-  close(mfd);
-  if (n != size) {
-    free(insns);
-    return sh_errno(e, n < 0 ? err : EIO, "seccomp: read back the exported BPF program");
-  }
-  struct sock_fprog prog = {(unsigned short)(size / (off_t)sizeof(struct sock_filter)), insns};
-  int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-  err = errno;
-  free(insns);
-  if (fd < 0)
-    return sh_errno(e, err, "seccomp: load filter with flags 0x%lx (WAIT_KILLABLE_RECV needs Linux 5.19)", flags);
   return fd;
+}
+
+int proc_seccomp_prepare(struct proc_ctx *p, json_t *sc, const char *root, struct sh_err *e) {
+  if (seccomp_notify_check(sc, &p->seccomp_notify, &p->seccomp_wait_killable, e) < 0) return -1;
+  if (p->seccomp_notify) return seccomp_build(sc, &p->seccomp, e);
+  return seccomp_prog_get(sc, root, &p->seccomp_prog, e);
 }
 
 int seccomp_load_notify(struct proc_ctx *p, struct sh_err *e) {

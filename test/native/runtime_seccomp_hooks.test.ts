@@ -87,6 +87,55 @@ test('SCMP_ACT_KILL_PROCESS kills the process (exit by SIGSYS)', () => {
   expect(r.stdout).toBe('');
 });
 
+// The compiled program is cached under the runtime root by profile: a hit enforces the same
+// filter; an entry that is damaged, or that others could have written, is not used but replaced.
+test('the compiled filter is cached per profile; a bad or foreign-writable entry is replaced, never used', () => {
+  const profile = (errnoRet: number) => ({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet }],
+  });
+  const run = (errnoRet: number) => {
+    const b = h.bundle({ args: ['sh', '-c', 'mkdir /tmp/x || echo denied'], edit: (s) => (s.linux.seccomp = profile(errnoRet)) });
+    return h.runIn(b);
+  };
+  const cache = path.join(h.root, '.@seccomp-bpf');
+  const entries = () => (fs.existsSync(cache) ? fs.readdirSync(cache).sort() : []);
+  run(ETXTBSY); // the first create makes the root: nothing cached yet, or the one entry
+  const first = run(ETXTBSY);
+  expect(first.stdout).toBe('denied\n');
+  expect(entries()).toHaveLength(1);
+  const file = path.join(cache, entries()[0]!);
+  const good = fs.readFileSync(file);
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  expect(fs.statSync(cache).mode & 0o777).toBe(0o700);
+  // A hit: the same filter, from the cache (the file is left as it was).
+  const hit = run(ETXTBSY);
+  expect(hit.stdout).toBe('denied\n');
+  expect(hit.stderr).toMatch(/Text file busy/);
+  expect(fs.readFileSync(file).equals(good)).toBe(true);
+  // Another profile (another errno) is another entry, and its own filter.
+  const other = run(1);
+  expect(other.stderr).toMatch(/Operation not permitted/);
+  expect(entries()).toHaveLength(2);
+  // A truncated entry, and one whose program was swapped for an allow-all: not used, replaced.
+  fs.writeFileSync(file, good.subarray(0, good.length - 8));
+  expect(run(ETXTBSY).stdout).toBe('denied\n');
+  expect(fs.readFileSync(file).equals(good)).toBe(true);
+  // The same key with a one-instruction allow-all program (BPF_RET|BPF_K, SECCOMP_RET_ALLOW), in a
+  // file others could have written: refused, so mkdir stays denied.
+  const keyLen = good.readUInt32LE(12);
+  const allowAll = Buffer.alloc(32 + keyLen + 8);
+  good.copy(allowAll, 0, 0, 32 + keyLen);
+  allowAll.writeUInt32LE(1, 24);
+  allowAll.writeUInt16LE(0x06, 32 + keyLen);
+  allowAll.writeUInt32LE(0x7fff0000, 32 + keyLen + 4);
+  fs.writeFileSync(file, allowAll);
+  fs.chmodSync(file, 0o620);
+  expect(run(ETXTBSY).stdout).toBe('denied\n');
+  expect(fs.readFileSync(file).equals(good)).toBe(true);
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+});
+
 test('all six hooks run in order with the state on stdin; startContainer and createContainer in the container', () => {
   const out = path.join(h.tmp, 'hooks.log');
   fs.chmodSync(h.tmp, 0o755);
