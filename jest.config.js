@@ -8,6 +8,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }],
   },
   globalSetup: '<rootDir>/test/global_setup.ts',
+  globalTeardown: '<rootDir>/test/global_teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
   verbose: false,
