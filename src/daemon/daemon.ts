@@ -70,7 +70,7 @@ export async function startDaemon(config: Config, configSource: string, log: Log
   try {
     const network = new NetworkConfigWatcher(config.cni.conf_dir, config.cni.bin_dirs);
     const podNetwork = new PodNetwork(network, config.cni.bin_dirs, config.cni.plugin_timeout, new CniResultCache(join(config.root, 'cni')), metrics.registry);
-    const sandboxes = await SandboxManager.open({ config, log, network: podNetwork, registry: metrics.registry });
+    const sandboxes = await SandboxManager.open({ config, log, network: podNetwork, registry: metrics.registry, runtime });
     const statsSource = new ManagedStatsSource(sandboxes);
     images = await ImageManager.open({ root: config.root, config, log, metrics });
     const containers = await ContainerManager.open({

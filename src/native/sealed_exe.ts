@@ -9,7 +9,8 @@ import { lastErrno, libcHandle, syscallError } from './libc';
  * executes that copy. Run from a copy that is sealed already, it skips the step — one exec and a
  * 1.3 MB copy per container create and per exec (≈2 ms here). The daemon makes that copy once and
  * starts every `create` and `exec` from it: the monitor gets it as an inherited fd
- * (`--runtime-fd`), ExecSync executes it through /proc/PID/fd of the daemon.
+ * (`--runtime-fd`); ExecSync and the pod init's commands execute it through /proc/PID/fd of the
+ * daemon.
  *
  * The copy is taken when the daemon starts: a runtime binary replaced on disk is used from the
  * next daemon start on.

@@ -28,7 +28,8 @@ import { effectiveModes, podHostname, capabilityArgs } from './pod_config';
 import { podFilePaths, writeResolvConf, writeHostname, writeHosts, copyHostHosts } from './pod_files';
 import type { PodInitLauncher } from './pod_init';
 import { RuntimePodInit } from './pod_init_runtime';
-import { bundledBinary } from '../paths';
+import { bundledBinary, runtimeExecutable } from '../paths';
+import type { RuntimeExecutable } from '../native/sealed_exe';
 import { settleable } from '../util/settleable';
 
 /**
@@ -72,6 +73,8 @@ export interface SandboxManagerDeps {
   network: PodNetwork;
   registry?: Registry;
   podInit?: PodInitLauncher;
+  /** The OCI runtime the default pod init runs under (the configured one when absent). */
+  runtime?: RuntimeExecutable;
 }
 
 interface Entry {
@@ -121,7 +124,7 @@ export class SandboxManager {
 
   /** Loads the records and reconciles them with the host (see `reconcile`). */
   static async open(deps: SandboxManagerDeps): Promise<SandboxManager> {
-    const m = new SandboxManager({ ...deps, podInit: deps.podInit ?? defaultPodInit(deps.config) });
+    const m = new SandboxManager({ ...deps, podInit: deps.podInit ?? defaultPodInit(deps.config, deps.runtime) });
     ensurePrivateMount(m.podsDir);
     await m.reconcile();
     return m;
@@ -471,10 +474,9 @@ export class SandboxManager {
 }
 
 /** The pod init through shoal-runtime when both binaries are installed; else pid POD is refused. */
-function defaultPodInit(config: Config): PodInitLauncher | undefined {
-  const runtime = config.runtime.runtime_path || bundledBinary('shoal-runtime');
+function defaultPodInit(config: Config, runtime: RuntimeExecutable = { path: runtimeExecutable(config) }): PodInitLauncher | undefined {
   const init = bundledBinary('shoal-init');
-  if (!existsSync(runtime) || !existsSync(init)) return undefined;
+  if (!existsSync(runtime.path) || !existsSync(init)) return undefined;
   return new RuntimePodInit(runtime, init, join(config.run_dir, 'pod-init'));
 }
 
