@@ -10,7 +10,7 @@
  * Run (as root, after `make -C native OUT=$PWD/bin`), from the repository root:
  *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck bench/runtime.ts && \
- *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/runtime.js [--runs 50] [--parallel 10]
+ *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/runtime.js [--runs 50] [--parallel 10] [--seccomp]
  *
  * SHOAL_RUNTIME=/path/to/shoal-runtime measures another build (e.g. before/after a change) in the
  * same invocation layout; --favoured runs the benchmark, the runtimes and the containers (each
@@ -21,6 +21,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { defaultSeccompProfile } from '../src/container/spec/seccomp_default';
 import { Bundle, makeBundle } from '../test/helpers/bundle';
 
 const REPO = process.env.SHOAL_REPO ?? process.cwd();
@@ -30,6 +31,8 @@ const RUNS = opt('--runs', 50);
 const PARALLEL = opt('--parallel', 10);
 const INNER = args.includes('--inner');
 const FAVOURED = args.includes('--favoured');
+/** The container gets shoald's default seccomp profile (RuntimeDefault), as restricted pods do. */
+const SECCOMP = args.includes('--seccomp');
 const FAVOURED_CGROUP = '/sys/fs/cgroup/cpu/shoal-bench-favoured';
 
 interface Runtime {
@@ -116,7 +119,11 @@ async function main(): Promise<void> {
     os.setPriority(process.pid, -19);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-rt-'));
-  const bundle = makeBundle({ args: ['true'], parent: tmp });
+  const bundle = makeBundle({
+    args: ['true'],
+    parent: tmp,
+    edit: SECCOMP ? (s) => (s.linux.seccomp = { ...defaultSeccompProfile(s.process.capabilities?.bounding ?? []) }) : undefined,
+  });
   const shoalBin = process.env.SHOAL_RUNTIME ?? path.join(REPO, 'bin/shoal-runtime');
   const runtimes: Runtime[] = [{ name: 'shoal', bin: shoalBin, root: path.join(tmp, 'shoal') }];
   for (const name of ['crun', 'runc']) {
@@ -152,7 +159,7 @@ async function main(): Promise<void> {
       `OCI runtime \`run\` of busybox \`true\` — ${RUNS} sequential, ${PARALLEL} parallel (${os.cpus().length} CPUs, load ${os
         .loadavg()
         .map((x) => x.toFixed(1))
-        .join(' ')}${unified ? `, ${unified} detached for crun` : ''}${FAVOURED ? ', favoured cpu cgroup' : ''})`,
+        .join(' ')}${unified ? `, ${unified} detached for crun` : ''}${FAVOURED ? ', favoured cpu cgroup' : ''}${SECCOMP ? ', default seccomp profile' : ''})`,
     );
     console.log('runtime   seq p50 ms  seq p95 ms  par p50 ms  par wall ms  p50 vs crun  p50 vs runc  wall vs crun');
     for (const rt of runtimes) {
