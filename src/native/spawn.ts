@@ -20,7 +20,7 @@ import { lastErrno, libcHandle, strerror } from './libc';
 export type ChildFd = 'null' | 'pipe' | number;
 
 export interface SpawnOptions {
-  /** argv[0], and the name in messages, when it is not `binary` (a /proc/self/fd path). */
+  /** argv[0], and the name in messages, when it is not `binary` (a /proc/PID/fd path). */
   argv0?: string;
   stdin?: ChildFd;
   stdout?: ChildFd;
