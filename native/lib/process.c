@@ -44,8 +44,18 @@ int sync_recv(int fd, char *payload, size_t len, struct sh_err *e) {
   struct iovec iov = {buf, sizeof buf - 1};
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
   ssize_t n;
-  while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0)
-    if (errno != EINTR) return sh_errno(e, errno, "sync: receive");
+  int reset_seen = 0;
+  while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+    if (errno == EINTR) continue;
+    /* A peer that exits with one of our messages unread resets the connection, and the kernel
+     * reports that before what the peer sent first (the child's error, sent just before it exited
+     * without reading our 'G'). The error is cleared once reported: read again for the message. */
+    if (errno == ECONNRESET && !reset_seen) {
+      reset_seen = 1;
+      continue;
+    }
+    return sh_errno(e, errno, "sync: receive");
+  }
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       if (received_fd >= 0) close(received_fd);
