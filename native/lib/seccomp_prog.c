@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -167,6 +168,7 @@ out:
   return ok;
 }
 
+/* The entries; temp files a killed writer left (older than a minute) are removed on the way. */
 static size_t count_entries(int dfd) {
   int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
   DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -176,7 +178,17 @@ static size_t count_entries(int dfd) {
   }
   size_t n = 0;
   struct dirent *de;
-  while ((de = readdir(d))) n += de->d_name[0] != '.';
+  time_t now = time(NULL);
+  while ((de = readdir(d))) {
+    if (de->d_name[0] != '.') {
+      n++;
+      continue;
+    }
+    struct stat st;
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        st.st_mtime < now - 60)
+      unlinkat(dfd, de->d_name, 0);
+  }
   closedir(d);
   return n;
 }

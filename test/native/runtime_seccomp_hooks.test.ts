@@ -113,10 +113,15 @@ test('the compiled filter is cached per profile; a bad or foreign-writable entry
   expect(hit.stdout).toBe('denied\n');
   expect(hit.stderr).toMatch(/Text file busy/);
   expect(fs.readFileSync(file).equals(good)).toBe(true);
-  // Another profile (another errno) is another entry, and its own filter.
+  // Another profile (another errno) is another entry, and its own filter; a temp file a killed
+  // writer left a while ago goes when an entry is added.
+  const stale = path.join(cache, '.0123456789abcdef.999999');
+  fs.writeFileSync(stale, 'partial');
+  fs.utimesSync(stale, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
   const other = run(1);
   expect(other.stderr).toMatch(/Operation not permitted/);
   expect(entries()).toHaveLength(2);
+  expect(fs.existsSync(stale)).toBe(false);
   // A truncated entry, and one whose program was swapped for an allow-all: not used, replaced.
   fs.writeFileSync(file, good.subarray(0, good.length - 8));
   expect(run(ETXTBSY).stdout).toBe('denied\n');
@@ -134,6 +139,28 @@ test('the compiled filter is cached per profile; a bad or foreign-writable entry
   expect(run(ETXTBSY).stdout).toBe('denied\n');
   expect(fs.readFileSync(file).equals(good)).toBe(true);
   expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+});
+
+test('a cached filter keeps the flags its profile asks for', () => {
+  const run = () =>
+    h.runIn(
+      h.bundle({
+        args: ['sh', '-c', 'mkdir /tmp/x || echo denied'],
+        edit: (s) =>
+          (s.linux.seccomp = {
+            defaultAction: 'SCMP_ACT_ALLOW',
+            flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
+            syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }],
+          }),
+      }),
+    );
+  run(); // makes the root (and maybe the entry)
+  expect(run().stdout).toBe('denied\n'); // built (or read) and cached
+  const cache = path.join(h.root, '.@seccomp-bpf');
+  const [name] = fs.readdirSync(cache);
+  // The entry's header: seccomp(2) flags at offset 16, SECCOMP_FILTER_FLAG_LOG | SPEC_ALLOW.
+  expect(Number(fs.readFileSync(path.join(cache, name!)).readBigUInt64LE(16))).toBe(2 | 4);
+  expect(run().stdout).toBe('denied\n'); // loaded from the cache with those flags
 });
 
 test('all six hooks run in order with the state on stdin; startContainer and createContainer in the container', () => {
