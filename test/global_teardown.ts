@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 
-const PORTMAP_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'];
+export const PORTMAP_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'];
 
 /**
  * portmap's shared top-level chains outlive the pods that made them (test/sandbox/net_env.ts leaves
- * them while test files run side by side). Once the suite is over they go too, unless they still
- * route a port of some pod (a rule in CNI-HOSTPORT-DNAT): portmap makes them again when needed.
+ * them while test files run side by side; global_setup.ts provides them). Once the suite is over
+ * they go too, unless they still route a port of some pod (a rule in CNI-HOSTPORT-DNAT): portmap
+ * makes them again when needed.
  */
 export default function removeIdlePortmapChains(): void {
   for (const family of ['iptables', 'ip6tables'] as const) {
