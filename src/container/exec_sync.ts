@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deadlineExceeded, internal, CriError } from '../errors';
-import { spawnPath, type RuntimeExecutable } from '../native/sealed_exe';
-import { spawnProcess, type SpawnedProcess } from '../native/spawn';
+import { spawnExecutable, type RuntimeExecutable } from '../native/sealed_exe';
+import type { SpawnedProcess } from '../native/spawn';
 import { killTree } from './process_tree';
 
 /** Each of stdout and stderr is cut here; the rest is read and dropped so the process never blocks. */
@@ -97,10 +97,10 @@ export async function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
   const logFile = join(o.scratchDir, `exec-${tag}.log`);
   let child: SpawnedProcess;
   try {
-    child = spawnProcess(
-      spawnPath(o.runtime),
+    child = spawnExecutable(
+      o.runtime,
       ['--root', o.runtimeRoot, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, o.containerId, ...o.cmd],
-      { argv0: o.runtime.path, stdin: 'null', stdout: 'pipe', stderr: 'pipe' },
+      { stdin: 'null', stdout: 'pipe', stderr: 'pipe' },
     );
   } catch (e) {
     throw internal(`ExecSync in container ${o.containerId}: running ${o.runtime.path}: ${(e as Error).message}`);

@@ -36,7 +36,6 @@ export class MonitorLauncher {
 
   launch(m: MonitorLaunch): Promise<MonitorStarted> {
     const args = [
-      ...monitorRuntimeArgs(this.runtime),
       '--runtime-root', this.runtimeRoot,
       '--bundle', m.bundle,
       '--id', m.id,
@@ -52,31 +51,27 @@ export class MonitorLauncher {
     if (m.stdin) args.push('--stdin');
     if (m.stdinOnce) args.push('--stdin-once');
     if (m.tty) args.push('--tty');
-    return spawnMonitor(this.monitorBinary, args, `container ${m.id}`, (this.createTimeoutS + 10) * 1000, this.runtime.sealedFd);
+    return spawnMonitor(this.monitorBinary, this.runtime, args, `container ${m.id}`, (this.createTimeoutS + 10) * 1000);
   }
 }
 
-/** The monitor's fd 4 holds the runtime's sealed copy, when there is one (see spawnMonitor). */
+/** The monitor's fd 4 holds the runtime's sealed copy, when there is one. */
 const MONITOR_RUNTIME_FD = 4;
-
-/** How the monitor is told which runtime to run: its path, and the fd of its sealed copy. */
-export function monitorRuntimeArgs(runtime: RuntimeExecutable): string[] {
-  const args = ['--runtime', runtime.path];
-  if (runtime.sealedFd !== undefined) args.push('--runtime-fd', String(MONITOR_RUNTIME_FD));
-  return args;
-}
 
 /**
  * Starts shoal-monitor (it detaches itself; posix_spawn, see src/native/spawn.ts) and waits for its
  * one-line JSON report on fd 3: the pids, or the error it met. `what` names the operation in every
  * message ("container X", "exec in container X"). Used for containers and for exec sessions alike.
- * runtimeFd, the runtime's sealed copy, is handed over as the monitor's fd 4 (monitorRuntimeArgs).
+ * The monitor is told to run `runtime` (`--runtime`), from its sealed copy when there is one,
+ * handed over as the monitor's fd 4 (`--runtime-fd`); `args` are the rest of its command line.
  */
-export function spawnMonitor(binary: string, args: string[], what: string, timeoutMs: number, runtimeFd?: number): Promise<MonitorStarted> {
+export function spawnMonitor(binary: string, runtime: RuntimeExecutable, args: string[], what: string, timeoutMs: number): Promise<MonitorStarted> {
+  const runtimeArgs = ['--runtime', runtime.path];
+  if (runtime.sealedFd !== undefined) runtimeArgs.push('--runtime-fd', String(MONITOR_RUNTIME_FD));
   return new Promise((resolve, reject) => {
     let child: DetachedChild;
     try {
-      child = spawnDetached(binary, args, runtimeFd);
+      child = spawnDetached(binary, [...runtimeArgs, ...args], runtime.sealedFd);
     } catch (err) {
       reject(new Error(`${what}: running shoal-monitor: ${errorText(err)}`));
       return;

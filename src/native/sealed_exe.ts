@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
 import { lastErrno, libcHandle, syscallError } from './libc';
+import { spawnProcess, type SpawnedProcess, type SpawnOptions } from './spawn';
 
 /**
  * An executable the daemon runs often, held as a sealed in-memory copy made once at start.
@@ -68,9 +69,11 @@ export function sealedCopy(file: string): number {
 }
 
 /**
- * The path a child of ours executes it by: the copy through our own fd table (the child closes
- * every fd it does not need before the exec), or the file itself.
+ * Starts `exe args` (src/native/spawn.ts) from the copy when there is one, through our own fd
+ * table (the child closes every fd it does not need before the exec), with the configured path as
+ * argv[0] and in messages.
  */
-export function spawnPath(exe: RuntimeExecutable): string {
-  return exe.sealedFd !== undefined ? `/proc/${process.pid}/fd/${exe.sealedFd}` : exe.path;
+export function spawnExecutable(exe: RuntimeExecutable, args: readonly string[], opts: Omit<SpawnOptions, 'argv0'> = {}): SpawnedProcess {
+  const file = exe.sealedFd !== undefined ? `/proc/${process.pid}/fd/${exe.sealedFd}` : exe.path;
+  return spawnProcess(file, args, { ...opts, argv0: exe.path });
 }

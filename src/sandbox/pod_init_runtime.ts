@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, closeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawnPath, type RuntimeExecutable } from '../native/sealed_exe';
-import { spawnProcess } from '../native/spawn';
+import { spawnExecutable, type RuntimeExecutable } from '../native/sealed_exe';
 import type { PodInitLauncher, PodInitRequest } from './pod_init';
 import type { PodInitInfo } from './record';
 
@@ -75,7 +74,7 @@ export class RuntimePodInit implements PodInitLauncher {
     mkdirSync(this.stateRoot, { recursive: true, mode: 0o700 });
     const errFd = openSync(errFile, 'w+');
     try {
-      const child = spawnProcess(spawnPath(this.ociRuntime), ['--root', this.stateRoot, ...args], { argv0: this.ociRuntime.path, stdin: 'null', stdout: 'null', stderr: errFd });
+      const child = spawnExecutable(this.ociRuntime, ['--root', this.stateRoot, ...args], { stdin: 'null', stdout: 'null', stderr: errFd });
       const timer = setTimeout(() => child.kill('SIGKILL'), RUNTIME_TIMEOUT_MS);
       const status = await child.exited.finally(() => clearTimeout(timer));
       const code = status.code ?? status.signal ?? -1;

@@ -2,7 +2,7 @@ import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { sealedCopy, spawnPath } from '../../src/native/sealed_exe';
+import { sealedCopy, spawnExecutable } from '../../src/native/sealed_exe';
 import { spawnDetached, spawnProcess } from '../../src/native/spawn';
 import { libcHandle } from '../../src/native/libc';
 import { waitFor } from './env';
@@ -113,7 +113,7 @@ test('spawnProcess: stderr to a file of ours, and many short children all reaped
 });
 
 // How shoald runs its own runtime: from one sealed in-memory copy, made at start.
-test('sealedCopy: a copy that refuses writes, runs through spawnPath, and reaches a child as fd 4', async () => {
+test('sealedCopy: a copy that refuses writes, runs through spawnExecutable, and reaches a child as fd 4', async () => {
   const fd = sealedCopy('/bin/busybox');
   try {
     expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe('/memfd:busybox (deleted)');
@@ -121,7 +121,7 @@ test('sealedCopy: a copy that refuses writes, runs through spawnPath, and reache
     expect(() => ftruncateSync(fd, 0)).toThrow(/EPERM/);
     const exe = { path: '/bin/busybox', sealedFd: fd };
     // Run from the copy: argv[0] stays the configured path, /proc/PID/exe is the memfd.
-    const run = spawnProcess(spawnPath(exe), ['sh', '-c', 'readlink /proc/$$/exe; cat /proc/$$/cmdline | tr "\\0" " "'], { argv0: exe.path, stdout: 'pipe' });
+    const run = spawnExecutable(exe, ['sh', '-c', 'readlink /proc/$$/exe; cat /proc/$$/cmdline | tr "\\0" " "'], { stdout: 'pipe' });
     const [out, status] = await Promise.all([readAll(run.stdout!), run.exited]);
     expect(status).toEqual({ code: 0, signal: null });
     expect(out).toBe('/memfd:busybox (deleted)\n/bin/busybox sh -c readlink /proc/$$/exe; cat /proc/$$/cmdline | tr "\\0" " " ');

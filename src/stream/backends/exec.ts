@@ -8,7 +8,7 @@ import { killTree } from '../../container/process_tree';
 import type { RemoteSession } from '../session';
 import { MonitorSession } from '../monitor_session';
 import { bridge } from './bridge';
-import { monitorRuntimeArgs, spawnMonitor, type MonitorStarted } from '../../container/monitor_launcher';
+import { spawnMonitor, type MonitorStarted } from '../../container/monitor_launcher';
 import type { RuntimeExecutable } from '../../native/sealed_exe';
 
 /** A unix socket path holds 107 bytes; with a terminal the monitor adds ".cons" beside it. */
@@ -54,7 +54,6 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
     const processFile = join(dir, 'process.json');
     writeFileSync(processFile, JSON.stringify(execProcess(join(layout.bundle(id), 'config.json'), req)), { mode: 0o600 });
     const args = [
-      ...monitorRuntimeArgs(deps.runtime),
       '--runtime-root', layout.runtimeRoot,
       '--exec-process', processFile,
       '--id', id,
@@ -65,7 +64,7 @@ export async function execInContainer(deps: ExecBackendDeps, req: ExecRequest, s
     ];
     if (req.stdin) args.push('--stdin', '--stdin-once');
     if (req.tty) args.push('--tty');
-    started = await spawnMonitor(deps.monitorBinary, args, `exec in container ${id}`, START_TIMEOUT_MS, deps.runtime.sealedFd);
+    started = await spawnMonitor(deps.monitorBinary, deps.runtime, args, `exec in container ${id}`, START_TIMEOUT_MS);
     if (session.signal.aborted) {
       abandon();
       return 137;
