@@ -5,14 +5,11 @@
  * process go on. SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (a received notification waits killably:
  * only fatal signals withdraw it) is set by loading the exported BPF with seccomp(2) ourselves. */
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 

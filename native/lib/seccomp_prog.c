@@ -122,15 +122,21 @@ struct entry_head {
   uint32_t reserved;
 };
 
+/* Ours, and nobody else may write it: only then is what it holds trusted. */
+static int private_to_us(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+}
+
 /* The cache directory, made if missing; -1 when it cannot be used (then nothing is cached). */
 static int open_cache_dir(const char *root) {
   char path[4096];
   if (snprintf(path, sizeof path, "%s/%s", root, CACHE_DIR) >= (int)sizeof path) return -1;
-  if (mkdir(path, 0700) < 0 && errno != EEXIST) return -1;
   int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0 && errno == ENOENT && (mkdir(path, 0700) == 0 || errno == EEXIST))
+    dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0) return -1;
-  struct stat st;
-  if (fstat(dfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+  if (!private_to_us(dfd)) {
     close(dfd);
     return -1;
   }
@@ -144,8 +150,8 @@ static int read_entry(int dfd, const char *name, const char *key, size_t key_len
   struct stat st;
   char *buf = NULL;
   int ok = -1;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0 ||
-      st.st_size < (off_t)sizeof(struct entry_head) || st.st_size > (off_t)CACHE_MAX_BYTES)
+  if (!private_to_us(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct entry_head) ||
+      st.st_size > (off_t)CACHE_MAX_BYTES)
     goto out;
   buf = malloc((size_t)st.st_size);
   if (!buf || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) goto out;
