@@ -6,14 +6,15 @@
  *
  * Workloads: pod + container start (RunPodSandbox → CreateContainer → StartContainer), container
  * lifecycle (Create → Start → Stop → Remove in one pod), ExecSync, ListContainers and
- * ListContainerStats with 100 containers, and the RSS of the daemon plus its per-container
+ * ListContainerStats with 100 containers, Version calls 50 ms apart (as kubelet's calls come: the
+ * daemon's CPU per call and the latency), and the RSS of the daemon plus its per-container
  * processes with 50 pods (one container each).
  *
  * Run (as root, after `make build`), from the repository root:
  *   node_modules/.bin/tsc --strict --outDir /tmp/shoal-bench --rootDir . --module commonjs --target ES2022 \
  *     --esModuleInterop --skipLibCheck --resolveJsonModule bench/cri.ts && \
  *   SHOAL_REPO=$PWD node /tmp/shoal-bench/bench/cri.js [--runs N] [--only shoal|containerd]
- *     [--workloads start,lifecycle,exec,lists,memory] [--memory-only]
+ *     [--workloads start,lifecycle,exec,lists,sparse,memory] [--memory-only]
  *
  * --memory-only skips the timed workloads (after the warm-up) and measures only the RSS at 50 pods:
  * a quicker A/B of memory settings, of daemons that have served less traffic than in a full run.
@@ -38,7 +39,7 @@ import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? '') || 30;
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const ALL_WORKLOADS = ['start', 'lifecycle', 'exec', 'lists', 'memory'] as const;
+const ALL_WORKLOADS = ['start', 'lifecycle', 'exec', 'lists', 'sparse', 'memory'] as const;
 type Workload = (typeof ALL_WORKLOADS)[number];
 /** --workloads a,b picks some (a full run takes minutes on a loaded machine); --memory-only = memory. */
 const WORKLOADS: ReadonlySet<Workload> = new Set(
@@ -66,6 +67,14 @@ const CHEAP_WARMUP = 1000;
 const LIST_WARMUP = 20;
 const LIST_RUNS = 200;
 const RSS_PODS = 50;
+/**
+ * kubelet's calls come a few at a time with idle gaps between them, not back to back: each finds the
+ * daemon idle, its caches cold, and whatever its runtime did meanwhile (collections, code thrown
+ * away and not yet optimized again) shows. Measured after the other workloads have run.
+ */
+const SPARSE_RUNS = 200;
+const SPARSE_GAP_MS = 50;
+const CLOCK_TICKS_PER_S = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Call = (method: string, req: Message) => Promise<Message>;
@@ -211,6 +220,9 @@ interface Series {
   rssKb: number;
   /** Version round trips: the per-call floor of the daemon's gRPC stack. */
   version: number[];
+  /** Version round trips SPARSE_GAP_MS apart, and the daemon's CPU time over them per call. */
+  sparse: number[];
+  sparseCpuMs: number;
   /** The daemon's RSS before any pod. */
   idleRssKb: number;
   /** The daemon's own share of rssKb (and its anonymous part), and how many other processes made up the rest. */
@@ -238,7 +250,7 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 const order = (i: number, rts: Runtime[]): Runtime[] => (i % 2 === 0 ? rts : [...rts].reverse());
 
 function emptySeries(rt: Runtime): Series {
-  return { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], idleRssKb: rssKb(rt.pids()[0]!) };
+  return { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], sparse: [], sparseCpuMs: 0, idleRssKb: rssKb(rt.pids()[0]!) };
 }
 
 async function measure(rts: Runtime[], cgroupParent: string, image: string): Promise<Record<string, Series>> {
@@ -270,7 +282,8 @@ async function measure(rts: Runtime[], cgroupParent: string, image: string): Pro
   // 2. container lifecycle and 3. ExecSync, in one pod per runtime
   if (WORKLOADS.has('lifecycle') || WORKLOADS.has('exec')) await lifecycleAndExec(rts, cg, image, out);
   if (WORKLOADS.has('lists')) await lists(rts, cg, image, out);
-  // 5. memory with 50 pods of one container each, one runtime after the other
+  if (WORKLOADS.has('sparse')) await sparseCalls(rts, out);
+  // 6. memory with 50 pods of one container each, one runtime after the other
   for (const rt of WORKLOADS.has('memory') ? rts : []) await memoryAt50Pods(rt, cg(rt), image, out[rt.name]!);
   return out;
 }
@@ -370,6 +383,27 @@ async function lists(rts: Runtime[], cg: (rt: Runtime) => string, image: string,
   for (const rt of rts) for (const id of pods.get(rt.name)!) await removePod(rt, id);
 }
 
+/** CPU time (user + system) of process `pid` so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** 5. Version calls SPARSE_GAP_MS apart, runtimes taking turns. */
+async function sparseCalls(rts: Runtime[], out: Record<string, Series>): Promise<void> {
+  const before = new Map(rts.map((rt) => [rt.name, cpuMs(rt.pids()[0]!)]));
+  for (let i = 0; i < SPARSE_RUNS; i++) {
+    for (const rt of order(i, rts)) {
+      await new Promise((r) => setTimeout(r, SPARSE_GAP_MS));
+      const t0 = process.hrtime.bigint();
+      await rt.runtime('Version', {});
+      out[rt.name]!.sparse.push(ms(t0));
+    }
+  }
+  for (const rt of rts) out[rt.name]!.sparseCpuMs = (cpuMs(rt.pids()[0]!) - before.get(rt.name)!) / SPARSE_RUNS;
+}
+
 function row(label: string, shoal: number[] | undefined, peer: number[] | undefined): string {
   const f = (x: number | undefined): string => (x === undefined ? '       -' : x.toFixed(2).padStart(8));
   const p50s = shoal && pct(shoal, 50);
@@ -428,6 +462,11 @@ async function main(): Promise<void> {
     console.log(row('Version (per-call floor)', sh?.version, cd?.version));
     console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
     console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
+    console.log(row(`Version, ${SPARSE_GAP_MS} ms apart`, sh?.sparse, cd?.sparse));
+    if (WORKLOADS.has('sparse')) {
+      const f = (r?: Series): string => (r ? `${r.sparseCpuMs.toFixed(2)} ms` : '-');
+      console.log(`  daemon CPU per such call: shoal ${f(sh)}  containerd ${f(cd)}${sh && cd ? `  ratio ${(sh.sparseCpuMs / cd.sparseCpuMs).toFixed(2)}x` : ''}`);
+    }
   }
   if (!WORKLOADS.has('memory')) return;
   const mb = (kb?: number): string => (kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MiB`);
