@@ -25,7 +25,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { configSchema } from '../src/config/schema';
@@ -34,7 +34,7 @@ import { closeRegistryConnections } from '../src/image/registry/client';
 import { startRegistry } from '../test/helpers/registry';
 import { buildImage, busyboxEntries, pushImage, tarOf } from '../test/helpers/test_images';
 import { REPO, conflist, pct, startContainerdProcess, untilQuiet, waitForSocket } from './peer_setup';
-import { killProcessesMentioning, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
+import { killProcessesMentioning, processesWhere, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? '') || 30;
@@ -148,17 +148,7 @@ async function startContainerd(dir: string, cniDir: string, registryHost: string
 }
 
 function processesMentioning(needle: string, name: string): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes(needle) && cmd.includes(name)) out.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
+  return processesWhere((cmd) => cmd.includes(needle) && cmd.includes(name));
 }
 
 /** VmRSS split into its anonymous (heaps, JIT code) and file-backed (executable, libraries) parts. */

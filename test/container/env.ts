@@ -8,6 +8,7 @@ import { StoreLayout } from '../../src/image/store/layout';
 import { closeRegistryConnections } from '../../src/image/registry/client';
 import { startDaemon, waitFor, type DaemonOptions, type TestDaemon } from '../helpers/daemon';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
+import { processesWhere } from '../helpers/cleanup';
 import { buildImage, busyboxEntries, pushImage, tarOf, type ImageOptions } from '../helpers/test_images';
 
 /**
@@ -212,13 +213,7 @@ export function containerLeaks(daemon: TestDaemon, ids: string[]): Record<string
   const { readCgroupLayout } = require('../../src/cgroup/layout') as typeof import('../../src/cgroup/layout');
   const mentions = (s: string): boolean => ids.some((id) => s.includes(id));
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(mentions);
-  const monitors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return mentions(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
+  const monitors = processesWhere(mentions).map(String);
   const layout = readCgroupLayout();
   const roots = [...new Set([...Object.values(layout.v1), ...(layout.v2Root ? [layout.v2Root] : [])])];
   const cgroupDirs: string[] = [];
@@ -256,14 +251,7 @@ export function containerLeaks(daemon: TestDaemon, ids: string[]): Record<string
  */
 export function containersFootprint(daemon: TestDaemon): Record<string, string[]> {
   const fs = require('node:fs') as typeof import('node:fs');
-  const monitors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return cmd.includes('shoal-monitor') && cmd.includes(daemon.runDir);
-    } catch {
-      return false;
-    }
-  });
+  const monitors = processesWhere((cmd) => cmd.includes('shoal-monitor') && cmd.includes(daemon.runDir)).map(String);
   const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
   return {
     monitors: monitors.sort(),

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { processesWhere } from '../helpers/cleanup';
 import { join } from 'node:path';
 import { cgroupDir, onCgroupV2, readCgroupFile, weightOfShares } from '../helpers/cgroup_files';
 import { codeOf } from '../helpers/cri_client';
@@ -115,15 +116,7 @@ test('ExecSync: a timeout is DeadlineExceeded and kills the process tree', async
   const { id, info } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
   const err = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 777 & sleep 778'], timeout: '1' }).catch((e: unknown) => e);
   expect(codeOf(err)).toBe('DEADLINE_EXCEEDED');
-  const { readdirSync } = await import('node:fs');
-  const leftovers = (): string[] =>
-    readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return /sleep\0(777|778)/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
-      } catch {
-        return false;
-      }
-    });
+  const leftovers = (): number[] => processesWhere((cmdline) => /sleep\0(777|778)/.test(cmdline));
   await waitFor(() => leftovers().length === 0, 5000, 'exec processes to be gone');
   expect(existsSync(`/proc/${info.pid}`)).toBe(true);
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });

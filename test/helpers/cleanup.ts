@@ -21,17 +21,30 @@ export function unmountUnder(dir: string): void {
   for (const p of points) spawnSync('umount', ['-l', p], { stdio: 'ignore' });
 }
 
-/** SIGKILLs every process whose command line mentions `needle` (monitors, containers, helpers). */
-export function killProcessesMentioning(needle: string): number {
-  let killed = 0;
+/**
+ * The pids of the processes (this one excepted) whose command line, its arguments joined by NULs,
+ * `matches`.
+ */
+export function processesWhere(matches: (cmdline: string) => boolean): number[] {
+  const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(needle)) {
-        process.kill(Number(entry), 'SIGKILL');
-        killed++;
-      }
+      if (matches(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) out.push(Number(entry));
+    } catch {
+      /* gone already */
+    }
+  }
+  return out;
+}
+
+/** SIGKILLs every process whose command line mentions `needle` (monitors, containers, helpers). */
+export function killProcessesMentioning(needle: string): number {
+  let killed = 0;
+  for (const pid of processesWhere((cmdline) => cmdline.includes(needle))) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
     } catch {
       /* gone already */
     }

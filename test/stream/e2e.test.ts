@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { processesWhere } from '../helpers/cleanup';
 import { join } from 'node:path';
 import { codeOf } from '../helpers/cri_client';
 import { spdyDial, spdyForwardOnce, spdyRemoteCommand } from '../helpers/spdy_client';
@@ -285,16 +286,9 @@ test('20 concurrent execs', async () => {
 });
 
 test('nothing of the exec sessions is left: no monitor, socket or scratch directory', async () => {
-  const { readdirSync, readFileSync, existsSync } = await import('node:fs');
+  const { readdirSync, existsSync } = await import('node:fs');
   await waitFor(() => {
-    const monitors = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return cmd.includes('--exec-process') && cmd.includes(env.daemon.dir);
-      } catch {
-        return false;
-      }
-    });
+    const monitors = processesWhere((cmd) => cmd.includes('--exec-process') && cmd.includes(env.daemon.dir));
     return monitors.length === 0;
   }, 15_000, 'exec monitors to exit');
   const sockets = readdirSync(join(env.daemon.runDir, 'a')).filter((n) => n.startsWith('x'));
