@@ -5,8 +5,9 @@
  * turns call by call. Prints p50/p95 and shoal/containerd ratios; asserts nothing.
  *
  * Workloads: pod + container start (RunPodSandbox → CreateContainer → StartContainer), container
- * lifecycle (Create → Start → Stop → Remove in one pod), ExecSync, ListContainers and
- * ListContainerStats with 100 containers, Version calls 50 ms apart (as kubelet's calls come: the
+ * lifecycle (Create → Start → Stop → Remove in one pod), ExecSync, ListContainers (timed to the
+ * answer's arrival, and again after the bench's own decode of it) and ListContainerStats with 100
+ * containers, Version calls 50 ms apart (as kubelet's calls come: the
  * daemon's CPU per call and the latency), and the RSS of the daemon plus its per-container
  * processes with 50 pods (one container each).
  *
@@ -78,8 +79,15 @@ const CLOCK_TICKS_PER_S = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: '
 
 type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Call = (method: string, req: Message) => Promise<Message>;
+/**
+ * A RuntimeService call whose answer comes back as the bytes on the wire, with the decoder to turn
+ * them into a message afterwards: the time until the bytes are here is the daemon's (and gRPC's),
+ * the decode after it is the bench client's own protobufjs work, which grows with the size of
+ * the answer whichever daemon sent it.
+ */
+type RawCall = (method: string, req: Message) => Promise<{ bytes: Buffer; decode: () => Message }>;
 
-function criCalls(socket: string): { runtime: Call; image: Call; close: () => void } {
+function criCalls(socket: string): { runtime: Call; runtimeRaw: RawCall; image: Call; close: () => void } {
   const def = protoLoader.loadSync(join(REPO, 'proto/runtime/v1/api.proto'), { keepCase: true, longs: String, enums: String, defaults: true });
   const v1 = (grpc.loadPackageDefinition(def).runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
   const opts = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
@@ -90,7 +98,16 @@ function criCalls(socket: string): { runtime: Call; image: Call; close: () => vo
       const fn = (client as unknown as Record<string, (r: Message, o: object, cb: (e: Error | null, m: Message) => void) => void>)[method]!;
       fn.call(client, req, { deadline: Date.now() + 120_000 }, (e, m) => (e ? rej(new Error(`${method}: ${e.message}`)) : res(m)));
     });
-  return { runtime: mk(rt), image: mk(im), close: () => (rt.close(), im.close()) };
+  const methods = def['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (m: Message) => Buffer; responseDeserialize: (b: Buffer) => Message }>;
+  const runtimeRaw: RawCall = (method, req) =>
+    new Promise((res, rej) => {
+      const m = methods[method];
+      if (!m) return rej(new Error(`${method}: not a RuntimeService method`));
+      rt.makeUnaryRequest(`/runtime.v1.RuntimeService/${method}`, m.requestSerialize, (b: Buffer) => b, req, { deadline: Date.now() + 120_000 }, (e, bytes) =>
+        e || !bytes ? rej(new Error(`${method}: ${e?.message ?? 'no answer'}`)) : res({ bytes, decode: () => m.responseDeserialize(bytes) }),
+      );
+    });
+  return { runtime: mk(rt), runtimeRaw, image: mk(im), close: () => (rt.close(), im.close()) };
 }
 
 
@@ -99,6 +116,7 @@ function criCalls(socket: string): { runtime: Call; image: Call; close: () => vo
 interface Runtime {
   name: string;
   runtime: Call;
+  runtimeRaw: RawCall;
   image: Call;
   /** Pids of the daemon and of every per-pod/per-container process it keeps. */
   pids(): number[];
@@ -117,10 +135,11 @@ async function startShoal(dir: string, cniDir: string, cgroupParent: string, reg
   await images.close();
   const child = spawn(SHOALD, ['--config', config, '--socket', socket, '--root', root, '--run-dir', runDir, '--log-level', process.env.SHOAL_BENCH_LOG ?? 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForSocket(socket, child, 'shoald');
-  const { runtime, image: im, close } = criCalls(socket);
+  const { runtime, runtimeRaw, image: im, close } = criCalls(socket);
   return {
     name: 'shoal',
     runtime,
+    runtimeRaw,
     image: im,
     pids: () => [child.pid!, ...processesMentioning(runDir, 'shoal-monitor'), ...processesMentioning(runDir, 'shoal-init')],
     async stop() {
@@ -133,10 +152,11 @@ async function startShoal(dir: string, cniDir: string, cgroupParent: string, reg
 
 async function startContainerd(dir: string, cniDir: string, registryHost: string): Promise<Runtime> {
   const { socket, child } = await startContainerdProcess(dir, cniDir, registryHost);
-  const { runtime, image, close } = criCalls(socket);
+  const { runtime, runtimeRaw, image, close } = criCalls(socket);
   return {
     name: 'containerd',
     runtime,
+    runtimeRaw,
     image,
     pids: () => [child.pid!, ...processesMentioning(socket, 'containerd-shim')],
     async stop() {
@@ -205,7 +225,11 @@ interface Series {
   containerPart: number[];
   lifecycle: number[];
   exec: number[];
+  /** ListContainers until its bytes are here, and until the bench client has decoded them. */
   list: number[];
+  listDecoded: number[];
+  /** The answer's size in bytes. */
+  listBytes: number;
   listStats: number[];
   rssKb: number;
   /** Version round trips: the per-call floor of the daemon's gRPC stack. */
@@ -240,7 +264,7 @@ async function removePod(rt: Runtime, id: string): Promise<void> {
 const order = (i: number, rts: Runtime[]): Runtime[] => (i % 2 === 0 ? rts : [...rts].reverse());
 
 function emptySeries(rt: Runtime): Series {
-  return { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], sparse: [], sparseCpuMs: 0, idleRssKb: rssKb(rt.pids()[0]!) };
+  return { podAndContainer: [], podPart: [], containerPart: [], lifecycle: [], exec: [], list: [], listDecoded: [], listBytes: 0, listStats: [], rssKb: 0, daemonRssKb: 0, daemonAnonKb: 0, helpers: 0, version: [], sparse: [], sparseCpuMs: 0, idleRssKb: rssKb(rt.pids()[0]!) };
 }
 
 async function measure(rts: Runtime[], cgroupParent: string, image: string): Promise<Record<string, Series>> {
@@ -358,8 +382,15 @@ async function lists(rts: Runtime[], cg: (rt: Runtime) => string, image: string,
   for (let i = 0; i < CHEAP_WARMUP + LIST_RUNS; i++) {
     for (const rt of order(i, rts)) {
       const t0 = process.hrtime.bigint();
-      const l = await rt.runtime('ListContainers', {});
-      if (i >= CHEAP_WARMUP) out[rt.name]!.list.push(ms(t0));
+      const answer = await rt.runtimeRaw('ListContainers', {});
+      const arrived = ms(t0);
+      const l = answer.decode();
+      const decoded = ms(t0);
+      if (i >= CHEAP_WARMUP) {
+        out[rt.name]!.list.push(arrived);
+        out[rt.name]!.listDecoded.push(decoded);
+      }
+      out[rt.name]!.listBytes = answer.bytes.length;
       if ((l.containers as unknown[]).length !== LIST_CONTAINERS) throw new Error(`${rt.name} listed ${(l.containers as unknown[]).length} containers`);
     }
   }
@@ -451,6 +482,8 @@ async function main(): Promise<void> {
     console.log(row('ExecSync', sh?.exec, cd?.exec));
     console.log(row('Version (per-call floor)', sh?.version, cd?.version));
     console.log(row(`ListContainers (${LIST_CONTAINERS})`, sh?.list, cd?.list));
+    console.log(row('  and decoded by the bench', sh?.listDecoded, cd?.listDecoded));
+    if (WORKLOADS.has('lists')) console.log(`  answer: shoal ${sh?.listBytes ?? '-'} bytes, containerd ${cd?.listBytes ?? '-'} bytes`);
     console.log(row(`ListContainerStats (${LIST_CONTAINERS})`, sh?.listStats, cd?.listStats));
     console.log(row(`Version, ${SPARSE_GAP_MS} ms apart`, sh?.sparse, cd?.sparse));
     if (WORKLOADS.has('sparse')) {
