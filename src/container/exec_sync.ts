@@ -9,6 +9,9 @@ import { killTree } from './process_tree';
 /** Each of stdout and stderr is cut here; the rest is read and dropped so the process never blocks. */
 export const EXEC_OUTPUT_CAP = 16 * 1024 * 1024;
 
+/** How long a timed-out command's runtime may take to reap it before the runtime is killed too. */
+const REAP_WAIT_MS = 2000;
+
 export interface ExecSyncResult {
   stdout: Buffer;
   stderr: Buffer;
@@ -112,22 +115,42 @@ export async function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
   child.stdout!.on('data', (c: Buffer) => out.add(c)).once('close', onClose);
   child.stderr!.on('data', (c: Buffer) => err.add(c)).once('close', onClose);
 
-  const killExec = (): void => {
+  /**
+   * Kills the command's process tree and waits until shoal-runtime, its parent, has reaped it and
+   * exited: the call must not answer while the process is still there (a `pgrep` in the container
+   * finds a zombie too, as critest's ExecSync timeout spec does). Killed together with it, the
+   * runtime would leave the zombie to the host's init, to reap whenever it gets to it (1.2 s on
+   * this host). Before the command has started (no pid file yet), killing the runtime is enough:
+   * its child dies with it.
+   */
+  const killExec = async (): Promise<void> => {
+    let pid = 0;
     try {
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (pid > 0) killTree(pid);
+      pid = Number(readFileSync(pidFile, 'utf8').trim());
     } catch {
-      /* not started yet: killing the runtime below is enough (its child dies with it) */
+      /* not started yet */
     }
-    child.kill('SIGKILL');
+    if (pid > 0) killTree(pid);
+    else child.kill('SIGKILL');
+    let timer: NodeJS.Timeout | undefined;
+    const reaped = await Promise.race([child.exited.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), REAP_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!reaped) {
+      child.kill('SIGKILL');
+      await child.exited.catch(() => undefined);
+    }
   };
 
   try {
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let stopping = false;
       const stop = (why: CriError): void => {
-        killExec();
-        reject(why);
+        if (stopping) return;
+        stopping = true;
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        void killExec().then(() => reject(why));
       };
       if (o.timeoutMs > 0) {
         timer = setTimeout(() => stop(deadlineExceeded(`ExecSync in container ${o.containerId}: ${JSON.stringify(o.cmd)} did not finish within ${o.timeoutMs / 1000} s`)), o.timeoutMs);
@@ -136,12 +159,15 @@ export async function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
       o.signal?.addEventListener('abort', onAbort, { once: true });
       child.exited.then(
         (status) => {
+          if (stopping) return;
           clearTimeout(timer);
           o.signal?.removeEventListener('abort', onAbort);
           resolve(status);
         },
         (e: unknown) => {
+          if (stopping) return;
           clearTimeout(timer);
+          o.signal?.removeEventListener('abort', onAbort);
           reject(internal(`ExecSync in container ${o.containerId}: waiting for shoal-runtime: ${(e as Error).message}`));
         },
       );

@@ -122,6 +122,19 @@ test('ExecSync: a timeout is DeadlineExceeded and kills the process tree', async
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });
 });
 
+test('ExecSync: a timed-out command is gone, not even a zombie, when the call answers', async () => {
+  // sleep as the container's init reaps no one. Both run as /bin/busybox: comm "busybox".
+  const { id } = await running({ command: ['/bin/busybox', 'sleep', '1000'] });
+  const err = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/busybox', 'sleep', '4321'], timeout: '1' }).catch((e: unknown) => e);
+  expect(codeOf(err)).toBe('DEADLINE_EXCEEDED');
+  // Every process the container's PID namespace holds, zombies included ("pid (comm) state ...").
+  const r = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'for f in /proc/[0-9]*/stat; do read l < $f && echo "$l"; done'], timeout: '10' });
+  const stats = Buffer.from(r.stdout).toString().split('\n');
+  expect(stats.filter((l) => l.startsWith('1 (busybox)'))).toHaveLength(1);
+  expect(stats.filter((l) => / \(busybox\) /.test(l) && !l.startsWith('1 '))).toEqual([]);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
+});
+
 test('ExecSync returns when the process exits even if a background child holds stdout', async () => {
   const { id } = await running({ command: ['/bin/sh', '-c', 'sleep 1000'] });
   const r = await env.daemon.client.runtime('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 100 & echo started'], timeout: '30' });
