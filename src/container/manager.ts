@@ -33,7 +33,9 @@ import { verboseInfo } from './status_info';
 import { readFileInRoot } from './rootfs_file';
 import { RuntimeClient } from './runtime_client';
 import { stopSignal } from './signals';
+import { reachesNamespaceInit, resendWhenCaught, signalDisposition } from './stop_signal';
 import { buildSpec, containerCgroupPath } from './spec/build';
+import { containerPidMode } from './spec/namespaces';
 import type { HostFacts, ImageDefaults } from './spec/input';
 import { ociResources } from './spec/resources';
 import { resolveUser } from './spec/user';
@@ -284,6 +286,7 @@ export class ContainerManager {
       targetPid = target.record.pid;
     }
     const spec = buildSpec({ id, config, pod, image: image.config, rootfs, user, targetPid, host: this.deps.host });
+    record.ownPidNamespace = containerPidMode(sc?.namespaceOptions, pod) === NamespaceMode.CONTAINER;
     mkdirSync(L.bundle(id), { recursive: true, mode: 0o700 });
     writeFileSync(join(L.bundle(id), 'config.json'), JSON.stringify(spec));
     mkdirSync(L.runFiles(id), { recursive: true, mode: 0o700 });
@@ -338,9 +341,18 @@ export class ContainerManager {
     });
   }
 
-  /** Signals the stop signal, SIGKILL after `timeoutS` (0: at once), and waits for the exit. */
+  /**
+   * Signals the stop signal, SIGKILL after `timeoutS` (0: at once), and waits for the exit. An
+   * unknown container counts as stopped: the call is idempotent, as kubelet and critest expect.
+   */
   async stop(id: string, timeoutS: number): Promise<void> {
-    const e = this.entry(id);
+    let e: ContainerEntry;
+    try {
+      e = this.entry(id);
+    } catch (err) {
+      if (err instanceof CriError && err.kind === 'NotFound') return;
+      throw err;
+    }
     await this.locks.run(e.record.id, () => this.stopLocked(e, timeoutS));
   }
 
@@ -348,16 +360,20 @@ export class ContainerManager {
     const r = e.record;
     if (r.phase !== 'running' && r.phase !== 'created') return;
     if (this.watcher.check(r.id) || (r.phase as string) === 'exited') return;
+    // In a PID namespace of its own the process is the namespace's init: the kernel takes every
+    // other process of it along, and spares it the signals it has no handler for.
+    const ownPidNamespace = r.ownPidNamespace ?? (e.config.linux?.securityContext?.namespaceOptions?.pid ?? NamespaceMode.CONTAINER) === NamespaceMode.CONTAINER;
     if (timeoutS > 0) {
+      const init = ownPidNamespace && r.phase === 'running' ? r.pid : undefined;
+      const lost = init !== undefined && !reachesNamespaceInit(signalDisposition(init, r.stopSignal));
       await this.signal(r, r.stopSignal, false);
+      const stopResending = lost ? resendWhenCaught(init, r.stopSignal, () => this.signal(r, r.stopSignal, false)) : undefined;
       const exit = await this.exitWaiters.wait(r.id, timeoutS * 1000);
+      await stopResending?.();
       if (exit) return this.applyExit(r.id, exit);
     }
     const t = new StepTimes();
-    // In a PID namespace of its own the process is the namespace's init: the kernel takes every
-    // other process of it along. Shared with the pod, the host or another container, each process
-    // of the cgroup is signalled.
-    const ownPidNamespace = (e.config.linux?.securityContext?.namespaceOptions?.pid ?? NamespaceMode.CONTAINER) === NamespaceMode.CONTAINER;
+    // Shared with the pod, the host or another container, each process of the cgroup is signalled.
     await this.signal(r, 9, !ownPidNamespace);
     t.step('kill');
     const exit = await this.exitWaiters.wait(r.id, KILL_WAIT_MS);

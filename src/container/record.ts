@@ -45,6 +45,11 @@ export interface ContainerRecord {
   resources: string;
   /** Set once the monitor reported the container's process. */
   pid?: number;
+  /**
+   * Whether that process is the init of a PID namespace of its own (how a stop signals it);
+   * absent in records written before it was kept, whose containers defaulted to their own.
+   */
+  ownPidNamespace?: boolean;
   monitorPid?: number;
   exit?: ExitInfo;
 }

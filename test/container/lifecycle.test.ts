@@ -66,6 +66,22 @@ test('StopContainer: SIGTERM honoured; timeout 0 kills at once; stop and remove 
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });
   await env.daemon.client.runtime('RemoveContainer', { container_id: id });
   await env.daemon.client.runtime('RemoveContainer', { container_id: stubborn });
+  // Gone for good: still stopped, as far as the caller can tell.
+  await env.daemon.client.runtime('StopContainer', { container_id: id, timeout: '10' });
+  await env.daemon.client.runtime('StopContainer', { container_id: 'f'.repeat(64), timeout: '0' });
+});
+
+test('StopContainer right after StartContainer: the stop signal reaches an init that installs its handler later', async () => {
+  // As its PID namespace's init, sh is spared a SIGTERM sent before its trap exists: the kernel
+  // discards it. Only a SIGTERM sent again once the trap is there ends it with 42; a lost one
+  // would end in the SIGKILL (137) after the 30 s grace period.
+  const id = await createContainer(env, pod, { command: ['/bin/sh', '-c', 'sleep 0.5; trap "exit 42" TERM; while true; do sleep 0.1; done'] });
+  await env.daemon.client.runtime('StartContainer', { container_id: id });
+  await env.daemon.client.runtime('StopContainer', { container_id: id, timeout: '30' });
+  const st = (await status(env.daemon, id)).status;
+  expect(st.state).toBe('CONTAINER_EXITED');
+  expect(st.exit_code).toBe(42);
+  await env.daemon.client.runtime('RemoveContainer', { container_id: id });
 });
 
 test('RemoveContainer force-stops a running container and removes its rootfs; its hold and directory are reclaimed', async () => {

@@ -83,6 +83,19 @@ test('pid namespace modes: POD shares the pod init namespace, NODE the host one,
   const pt = JSON.parse((await status(env.daemon, target, true)).info.info as string).pid as number;
   const debug = await runToExit(env, own, { command: ['/bin/sh', '-c', 'readlink /proc/self/ns/pid'], linux: { security_context: { namespace_options: { network: 'NODE', ipc: 'POD', pid: 'TARGET', target_id: target } } } });
   expect(logLines(debug.log, 'stdout')[0]).toBe(nsId(`/proc/${pt}/ns/pid`));
+
+  // No security context at all (as critest sends): the CRI's zero value, POD, is the pod's namespace
+  // whatever the pod's is, and a namespace of the container's own in a pod without a shared one.
+  const bare = async (p: typeof pod, name: string): Promise<number> => {
+    const config = { metadata: { name, attempt: 0 }, image: { image: env.image }, command: ['/bin/sh', '-c', 'sleep 1000'], log_path: `${name}/0.log` };
+    const id = (await env.daemon.client.runtime('CreateContainer', { pod_sandbox_id: p.id, config, sandbox_config: p.config })).container_id as string;
+    await env.daemon.client.runtime('StartContainer', { container_id: id });
+    return JSON.parse((await status(env.daemon, id, true)).info.info as string).pid as number;
+  };
+  expect(nsId(`/proc/${await bare(pod, 'bare-in-pod')}/ns/pid`)).toBe(nsId(podNs.pid));
+  expect(nsId(`/proc/${await bare(hostPod, 'bare-on-host')}/ns/pid`)).toBe(nsId('/proc/self/ns/pid'));
+  const alone = nsId(`/proc/${await bare(own, 'bare-alone')}/ns/pid`);
+  expect([nsId('/proc/self/ns/pid'), nsId(`/proc/${pt}/ns/pid`)]).not.toContain(alone);
   for (const p of [pod, hostPod, own]) await env.daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: p.id });
 });
 

@@ -218,8 +218,18 @@ describe('namespaces', () => {
     expect(ns(NamespaceMode.NODE).some((n) => n.type === 'pid')).toBe(false);
     expect(ns(NamespaceMode.TARGET, NamespaceMode.POD, 4242)).toContainEqual({ type: 'pid', path: '/proc/4242/ns/pid' });
   });
-  test('pid POD without a shared pod namespace is refused', () => {
-    expect(errorOf(() => ns(NamespaceMode.POD)).kind).toBe('InvalidArgument');
+  test('pid POD (also what no namespace_options means) is the pod\'s: the pod init\'s, the host\'s, or else one of its own', () => {
+    const pidOf = (podOver: Partial<typeof pod>, options?: NamespaceMode) =>
+      buildSpec({
+        ...input({ linux: { securityContext: sc(options === undefined ? {} : { namespaceOptions: { network: NamespaceMode.POD, pid: options, ipc: NamespaceMode.POD, targetId: '', usernsOptions: undefined } }), resources: undefined } }),
+        pod: { ...pod, ...podOver },
+      }).linux.namespaces.filter((n) => n.type === 'pid');
+    const podPidMode = (pid: NamespaceMode) => ({ ...pod.config, linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid, ipc: NamespaceMode.POD, targetId: '', usernsOptions: undefined } } } }) as typeof pod.config;
+    for (const options of [NamespaceMode.POD, undefined]) {
+      expect(pidOf({ pidnsPath: '/proc/77/ns/pid' }, options)).toEqual([{ type: 'pid', path: '/proc/77/ns/pid' }]);
+      expect(pidOf({ config: podPidMode(NamespaceMode.NODE) }, options)).toEqual([]);
+      expect(pidOf({ config: podPidMode(NamespaceMode.CONTAINER) }, options)).toEqual([{ type: 'pid' }]);
+    }
   });
   test('ipc NODE keeps the host ipc and binds the host /dev/shm', () => {
     const spec = buildSpec(input({ linux: { securityContext: sc({ namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.NODE, targetId: '', usernsOptions: undefined } }), resources: undefined } }));

@@ -17,14 +17,13 @@ export function planNamespaces(opts: NamespaceOption | undefined, pod: PodView, 
   else if (ipc === NamespaceMode.POD && pod.ipcnsPath) out.push({ type: 'ipc', path: pod.ipcnsPath });
   // NODE (or a pod on the host's ipc): no entry, the host's namespace is kept.
 
-  const pid = opts?.pid ?? NamespaceMode.CONTAINER;
+  const pid = containerPidMode(opts, pod);
   switch (pid) {
     case NamespaceMode.CONTAINER:
       out.push({ type: 'pid' });
       break;
     case NamespaceMode.POD:
-      if (!pod.pidnsPath) throw invalidArgument(`namespace_options.pid POD: pod ${pod.id} has no shared PID namespace`);
-      out.push({ type: 'pid', path: pod.pidnsPath });
+      out.push({ type: 'pid', path: pod.pidnsPath! });
       break;
     case NamespaceMode.NODE:
       break;
@@ -37,4 +36,17 @@ export function planNamespaces(opts: NamespaceOption | undefined, pod: PodView, 
   }
   if (host.cgroupV2) out.push({ type: 'cgroup' });
   return out;
+}
+
+/**
+ * The container's PID namespace mode. POD, the CRI's zero value and so also what an absent
+ * namespace_options means, is the pod's namespace: the pod init's when the pod shares one, the
+ * host's for a pod on the host's (where a pause container would be too), and one of the
+ * container's own in a pod whose containers each have theirs, as there is no pod-wide one to join.
+ */
+export function containerPidMode(opts: NamespaceOption | undefined, pod: PodView): NamespaceMode {
+  const asked = opts?.pid ?? NamespaceMode.POD;
+  if (asked !== NamespaceMode.POD || pod.pidnsPath) return asked;
+  const podMode = pod.config.linux?.securityContext?.namespaceOptions?.pid ?? NamespaceMode.POD;
+  return podMode === NamespaceMode.NODE ? NamespaceMode.NODE : NamespaceMode.CONTAINER;
 }
