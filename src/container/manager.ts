@@ -140,6 +140,16 @@ export class ContainerManager {
     return hits[0];
   }
 
+  /** As `entry`, but undefined for an unknown id: for the calls that are idempotent (stop, remove). */
+  private entryIfKnown(id: string): ContainerEntry | undefined {
+    try {
+      return this.entry(id);
+    } catch (err) {
+      if (err instanceof CriError && err.kind === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
   /** The container for streaming and stats: its record (a copy) and config. */
   lookup(id: string): ContainerEntry {
     const e = this.entry(id);
@@ -346,14 +356,8 @@ export class ContainerManager {
    * unknown container counts as stopped: the call is idempotent, as kubelet and critest expect.
    */
   async stop(id: string, timeoutS: number): Promise<void> {
-    let e: ContainerEntry;
-    try {
-      e = this.entry(id);
-    } catch (err) {
-      if (err instanceof CriError && err.kind === 'NotFound') return;
-      throw err;
-    }
-    await this.locks.run(e.record.id, () => this.stopLocked(e, timeoutS));
+    const e = this.entryIfKnown(id);
+    if (e) await this.locks.run(e.record.id, () => this.stopLocked(e, timeoutS));
   }
 
   private async stopLocked(e: ContainerEntry, timeoutS: number): Promise<void> {
@@ -428,14 +432,8 @@ export class ContainerManager {
   // ---- remove ----
 
   async remove(id: string): Promise<void> {
-    let e: ContainerEntry;
-    try {
-      e = this.entry(id);
-    } catch (err) {
-      if (err instanceof CriError && err.kind === 'NotFound') return;
-      throw err;
-    }
-    await this.removeEntry(e);
+    const e = this.entryIfKnown(id);
+    if (e) await this.removeEntry(e);
   }
 
   /** Removal of a known entry, whatever its phase (one still being created is waited for). */
