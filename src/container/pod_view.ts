@@ -14,6 +14,7 @@ export function podViewOf(s: Sandbox): PodView {
     ipcnsPath: s.namespaces.ipc,
     utsnsPath: s.namespaces.uts,
     pidnsPath: s.namespaces.pid,
+    pidMode: s.namespaceOptions.pid,
     cgroupParent: s.cgroupPath,
     hostname: s.config.hostname !== '' ? s.config.hostname : s.metadata.name,
     hostsPath: s.files.hosts || undefined,

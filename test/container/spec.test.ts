@@ -25,6 +25,7 @@ const pod: PodView = {
   netnsPath: '/run/shoal/ns/net-pod1',
   ipcnsPath: '/run/shoal/ns/ipc-pod1',
   utsnsPath: '/run/shoal/ns/uts-pod1',
+  pidMode: NamespaceMode.CONTAINER,
   cgroupParent: '/kubepods/podabc',
   hostname: 'web-0',
   hostsPath: '/run/shoal/pods/pod1/hosts',
@@ -224,11 +225,10 @@ describe('namespaces', () => {
         ...input({ linux: { securityContext: sc(options === undefined ? {} : { namespaceOptions: { network: NamespaceMode.POD, pid: options, ipc: NamespaceMode.POD, targetId: '', usernsOptions: undefined } }), resources: undefined } }),
         pod: { ...pod, ...podOver },
       }).linux.namespaces.filter((n) => n.type === 'pid');
-    const podPidMode = (pid: NamespaceMode) => ({ ...pod.config, linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid, ipc: NamespaceMode.POD, targetId: '', usernsOptions: undefined } } } }) as typeof pod.config;
     for (const options of [NamespaceMode.POD, undefined]) {
-      expect(pidOf({ pidnsPath: '/proc/77/ns/pid' }, options)).toEqual([{ type: 'pid', path: '/proc/77/ns/pid' }]);
-      expect(pidOf({ config: podPidMode(NamespaceMode.NODE) }, options)).toEqual([]);
-      expect(pidOf({ config: podPidMode(NamespaceMode.CONTAINER) }, options)).toEqual([{ type: 'pid' }]);
+      expect(pidOf({ pidMode: NamespaceMode.POD, pidnsPath: '/proc/77/ns/pid' }, options)).toEqual([{ type: 'pid', path: '/proc/77/ns/pid' }]);
+      expect(pidOf({ pidMode: NamespaceMode.NODE }, options)).toEqual([]);
+      expect(pidOf({ pidMode: NamespaceMode.CONTAINER }, options)).toEqual([{ type: 'pid' }]);
     }
   });
   test('ipc NODE keeps the host ipc and binds the host /dev/shm', () => {

@@ -1,5 +1,5 @@
 import type { ContainerConfig as ImageContainerConfig } from '../../image/manifest';
-import type { ContainerConfig, PodSandboxConfig } from '../../gen/runtime/v1/api';
+import type { ContainerConfig, NamespaceMode, PodSandboxConfig } from '../../gen/runtime/v1/api';
 import type { ResolvedUser } from './user';
 
 /**
@@ -14,6 +14,8 @@ export interface PodView {
   utsnsPath?: string;
   /** The pod's shared PID namespace (the pod init's), when the pod's pid mode is POD. */
   pidnsPath?: string;
+  /** The pod's own PID namespace mode (POD, CONTAINER or NODE), as the sandbox resolved it. */
+  pidMode: NamespaceMode;
   /** The pod's cgroup, relative to each hierarchy's root (e.g. "/kubepods/pod<uid>"). */
   cgroupParent: string;
   hostname: string;

@@ -47,6 +47,5 @@ export function planNamespaces(opts: NamespaceOption | undefined, pod: PodView, 
 export function containerPidMode(opts: NamespaceOption | undefined, pod: PodView): NamespaceMode {
   const asked = opts?.pid ?? NamespaceMode.POD;
   if (asked !== NamespaceMode.POD || pod.pidnsPath) return asked;
-  const podMode = pod.config.linux?.securityContext?.namespaceOptions?.pid ?? NamespaceMode.POD;
-  return podMode === NamespaceMode.NODE ? NamespaceMode.NODE : NamespaceMode.CONTAINER;
+  return pod.pidMode === NamespaceMode.NODE ? NamespaceMode.NODE : NamespaceMode.CONTAINER;
 }
