@@ -23,6 +23,7 @@ export function planNamespaces(opts: NamespaceOption | undefined, pod: PodView, 
       out.push({ type: 'pid' });
       break;
     case NamespaceMode.POD:
+      // containerPidMode answers POD only for a pod that has a shared namespace.
       out.push({ type: 'pid', path: pod.pidnsPath! });
       break;
     case NamespaceMode.NODE:
