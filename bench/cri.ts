@@ -36,6 +36,7 @@ import { startRegistry } from '../test/helpers/registry';
 import { buildImage, busyboxEntries, pushImage, tarOf } from '../test/helpers/test_images';
 import { REPO, conflist, pct, startContainerdProcess, untilQuiet, waitForSocket } from './peer_setup';
 import { killProcessesMentioning, processesWhere, removeCgroupTree, unmountUnder } from '../test/helpers/cleanup';
+import { procStatFields } from '../src/util/proc_stat';
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? '') || 30;
@@ -406,8 +407,9 @@ async function lists(rts: Runtime[], cg: (rt: Runtime) => string, image: string,
 
 /** CPU time (user + system) of process `pid` so far, in ms. */
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(pid);
+  if (!fields) throw new Error(`process ${pid} is gone`);
+  // utime and stime: fields 14 and 15.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
 

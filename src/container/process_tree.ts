@@ -1,19 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { procStatFields } from '../util/proc_stat';
 
 /** The parent pid of every process now (from /proc/<pid>/stat). */
 function parentMap(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // The command name is in parentheses and may hold spaces: fields resume after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(rest[1]);
+    const fields = procStatFields(entry);
+    if (!fields) continue;
+    const ppid = Number(fields[1]);
     const list = children.get(ppid) ?? [];
     list.push(Number(entry));
     children.set(ppid, list);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnExecutable, type RuntimeExecutable } from '../native/sealed_exe';
 import type { PodInitLauncher, PodInitRequest } from './pod_init';
 import type { PodInitInfo } from './record';
+import { procStatFields } from '../util/proc_stat';
 
 /** How long one runtime call may take before the pod operation fails. */
 const RUNTIME_TIMEOUT_MS = 30_000;
@@ -91,20 +92,10 @@ export class RuntimePodInit implements PodInitLauncher {
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks); "" when the process is gone. */
 export function processStartTime(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-  } catch {
-    return '';
-  }
+  return procStatFields(pid)?.[19] ?? '';
 }
 
 /** A dead process its parent has not reaped yet (the init is reparented away from the daemon). */
 function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
+  return (procStatFields(pid)?.[0] ?? 'Z') === 'Z';
 }

@@ -2,6 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { procStatFields } from '../../src/util/proc_stat';
 
 const INIT = path.resolve(__dirname, '../../bin/shoal-init');
 
@@ -18,12 +19,7 @@ function childrenOf(pid: number): number[] {
 }
 
 function state(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0];
-  } catch {
-    return undefined;
-  }
+  return procStatFields(pid)?.[0];
 }
 
 async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 20000): Promise<T> {

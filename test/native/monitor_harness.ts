@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeBundle, type Bundle, type OciSpec } from '../helpers/bundle';
 import { removeCgroupTree } from '../helpers/cleanup';
+import { procStatFields } from '../../src/util/proc_stat';
 
 /** The repository (SHOAL_REPO when this file runs compiled elsewhere, e.g. from bench/). */
 export const REPO = process.env.SHOAL_REPO ?? path.resolve(__dirname, '../..');
@@ -84,13 +85,12 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  const state = procStatFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }
 
 export function parentOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return Number(procStatFields(pid)?.[1]);
 }
 
 /** Reads the one sync line the monitor writes (or its error). */
