@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { RpcMetrics } from './rpc_metrics';
 
 const EVENT_LOOP_SAMPLE_MS = 1000;
 
@@ -8,8 +9,7 @@ const EVENT_LOOP_SAMPLE_MS = 1000;
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly rpcRequests: Counter<'service' | 'method' | 'code'>;
-  readonly rpcDuration: Histogram<'service' | 'method' | 'code'>;
+  readonly rpc: RpcMetrics;
 
   constructor() {
     // The event-loop lag histogram samples with a timer; prom-client's default (every 10 ms) wakes
@@ -21,18 +21,6 @@ export class Metrics {
     for (const name of ['active_handles', 'active_requests', 'active_resources']) {
       this.registry.removeSingleMetric(`shoal_nodejs_${name}_total`);
     }
-    this.rpcRequests = new Counter({
-      name: 'shoal_grpc_requests_total',
-      help: 'CRI calls answered, by service, method and gRPC status code.',
-      labelNames: ['service', 'method', 'code'],
-      registers: [this.registry],
-    });
-    this.rpcDuration = new Histogram({
-      name: 'shoal_grpc_request_duration_seconds',
-      help: 'Time from receiving a CRI call to answering it.',
-      labelNames: ['service', 'method', 'code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers: [this.registry],
-    });
+    this.rpc = new RpcMetrics(this.registry);
   }
 }

@@ -8,6 +8,7 @@ import {
   type ServerUnaryCall,
   type sendUnaryData,
   type ServerWritableStream,
+  type Metadata,
 } from '@grpc/grpc-js';
 import { chmodSync, rmSync } from 'node:fs';
 import type { Logger } from '../log';
@@ -16,6 +17,7 @@ import type { CallContext, Handlers, StreamHandler, UnaryHandler } from './handl
 import { codeName, toServiceError } from './status';
 import { unimplemented } from '../errors';
 import { PreEncoded } from './pre_encoded';
+import type { MethodRpcMetrics } from '../metrics/rpc_metrics';
 
 export interface CriServerOptions {
   log: Logger;
@@ -85,73 +87,47 @@ export class CriServer {
   }
 
   /**
-   * The call's context. Its AbortSignal is made on first use: most calls never look at it, and an
-   * AbortController with its listener was a measurable share of a small call's cost.
+   * Ends a call's bookkeeping: its metrics, and a log line (an error for INTERNAL and UNKNOWN,
+   * debug otherwise, built only when debug is on).
    */
-  private context(method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): CallContext {
-    let abort: AbortController | undefined;
-    const signal = (): AbortSignal => {
-      if (!abort) {
-        const made = new AbortController();
-        const cancel = (): void => made.abort(new Error(`${method} cancelled by the client`));
-        if (call.cancelled) cancel();
-        else call.once('cancelled', cancel);
-        abort = made;
-      }
-      return abort.signal;
-    };
-    const stream = 'writableNeedDrain' in call ? call : undefined;
-    const drained = (): Promise<void> =>
-      new Promise<void>((resolve) => {
-        if (!stream || !stream.writableNeedDrain || signal().aborted) return resolve();
-        const done = (): void => {
-          stream.off('drain', done);
-          signal().removeEventListener('abort', done);
-          resolve();
-        };
-        stream.on('drain', done);
-        signal().addEventListener('abort', done, { once: true });
-      });
-    return {
-      method,
-      metadata: call.metadata,
-      get signal() {
-        return signal();
-      },
-      drained,
-    };
-  }
-
-  private record(service: string, method: string, started: bigint, code: GrpcCode, err?: unknown): void {
-    const labels = { service, method, code: codeName(code) };
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.opts.metrics.rpcRequests.inc(labels);
-    this.opts.metrics.rpcDuration.observe(labels, seconds);
-    const line = { method, code: labels.code, ms: Math.round(seconds * 1e6) / 1e3 };
+  private record(metrics: MethodRpcMetrics, method: string, started: number, code: GrpcCode, err?: unknown): void {
+    const ms = performance.now() - started;
+    metrics.record(code, codeName, ms / 1000);
+    const log = this.opts.log;
     if (code === GrpcCode.INTERNAL || code === GrpcCode.UNKNOWN) {
-      this.opts.log.error({ ...line, err }, 'rpc failed');
-    } else if (err !== undefined) {
-      this.opts.log.debug({ ...line, error: (err as Error).message }, 'rpc');
-    } else {
-      this.opts.log.debug(line, 'rpc');
+      log.error({ method, code: codeName(code), ms: round(ms), err }, 'rpc failed');
+    } else if (log.isLevelEnabled('debug')) {
+      const line = { method, code: codeName(code), ms: round(ms) };
+      if (err !== undefined) log.debug({ ...line, error: (err as Error).message }, 'rpc');
+      else log.debug(line, 'rpc');
     }
   }
 
+  /**
+   * Every unary call passes here, so it is kept lean: a call's own cost was measured against
+   * containerd's in bench/cri.ts, and label hashing, a BigInt clock, closures per call and an
+   * extra promise hop each showed (bench/README.md, seventh session).
+   */
   private unaryCall(service: string, method: string, handler: AnyUnary | undefined) {
+    const metrics = this.opts.metrics.rpc.forMethod(service, method);
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
-      const started = process.hrtime.bigint();
-      const ctx = this.context(method, call);
-      const run = handler
-        ? Promise.resolve().then(() => handler(call.request, ctx))
-        : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));
+      const started = performance.now();
+      let run: Promise<unknown>;
+      try {
+        run = handler
+          ? handler(call.request, new RpcContext(method, call))
+          : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));
+      } catch (err) {
+        run = Promise.reject(err);
+      }
       run.then(
         (response) => {
-          this.record(service, method, started, GrpcCode.OK);
+          this.record(metrics, method, started, GrpcCode.OK);
           callback(null, response);
         },
         (err: unknown) => {
           const serviceError = toServiceError(err);
-          this.record(service, method, started, serviceError.code, err);
+          this.record(metrics, method, started, serviceError.code, err);
           callback(serviceError);
         },
       );
@@ -159,25 +135,71 @@ export class CriServer {
   }
 
   private streamCall(service: string, method: string, handler: AnyStream | undefined) {
+    const metrics = this.opts.metrics.rpc.forMethod(service, method);
     return (call: ServerWritableStream<unknown, unknown>): void => {
-      const started = process.hrtime.bigint();
-      const ctx = this.context(method, call);
+      const started = performance.now();
       const send = (response: unknown): boolean => (call.cancelled || call.destroyed ? false : call.write(response));
       const run = handler
-        ? Promise.resolve().then(() => handler(call.request, send, ctx))
+        ? Promise.resolve().then(() => handler(call.request, send, new RpcContext(method, call)))
         : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));
       run.then(
         () => {
-          this.record(service, method, started, GrpcCode.OK);
+          this.record(metrics, method, started, GrpcCode.OK);
           call.end();
         },
         (err: unknown) => {
           const serviceError = toServiceError(err);
-          this.record(service, method, started, serviceError.code, err);
+          this.record(metrics, method, started, serviceError.code, err);
           call.emit('error', serviceError);
         },
       );
     };
+  }
+}
+
+const round = (ms: number): number => Math.round(ms * 1e3) / 1e3;
+
+/**
+ * A call's context. Its AbortSignal is made on first use: most calls never look at it, and an
+ * AbortController with its listener was a measurable share of a small call's cost.
+ */
+class RpcContext implements CallContext {
+  private abort: AbortController | undefined;
+
+  constructor(
+    readonly method: string,
+    private readonly call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  ) {}
+
+  get metadata(): Metadata {
+    return this.call.metadata;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.abort) {
+      const made = new AbortController();
+      const cancel = (): void => made.abort(new Error(`${this.method} cancelled by the client`));
+      if (this.call.cancelled) cancel();
+      else this.call.once('cancelled', cancel);
+      this.abort = made;
+    }
+    return this.abort.signal;
+  }
+
+  drained(): Promise<void> {
+    const stream = 'writableNeedDrain' in this.call ? this.call : undefined;
+    if (!stream || !stream.writableNeedDrain) return Promise.resolve();
+    const signal = this.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 }
 
