@@ -280,6 +280,17 @@ export class SandboxManager {
       writeResolvConf(record.files.resolvConf, config.dnsConfig);
       writeHostname(record.files.hostname, hostname);
       timings.done('cgroup+shm+files');
+      // The pod init needs only the pinned namespaces and the pod cgroup, so it starts while the
+      // plugins run rather than after them (it would add a runtime create and start, ~15 ms, to
+      // every shared-PID pod's RunPodSandbox).
+      const initStarted =
+        modes.pid === NamespaceMode.POD && this.deps.podInit
+          ? this.deps.podInit.start({ podId: id, runtimeId: podInitId(id), dir, namespaces: record.namespaces, cgroupPath }).then((init) => {
+              record.podInit = init;
+              timings.done('pod-init');
+            })
+          : Promise.resolve();
+      inFlight = Promise.all([inFlight, initStarted.catch(() => undefined)]);
       const attachment = await adding;
       if (prepared && attachment) {
         this.deps.network.commit(prepared, attachment);
@@ -289,10 +300,8 @@ export class SandboxManager {
       } else {
         copyHostHosts(record.files.hosts);
       }
-      if (modes.pid === NamespaceMode.POD && this.deps.podInit) {
-        record.podInit = await this.deps.podInit.start({ podId: id, runtimeId: podInitId(id), dir, namespaces: record.namespaces, cgroupPath });
-        record.namespaces.pid = `/proc/${record.podInit.pid}/ns/pid`;
-      }
+      await initStarted;
+      if (record.podInit) record.namespaces.pid = `/proc/${record.podInit.pid}/ns/pid`;
       record.state = 'ready';
       // On disk (not synced: see SandboxStore.write) before the answer.
       this.store.write(record);
