@@ -281,8 +281,8 @@ export class SandboxManager {
       writeHostname(record.files.hostname, hostname);
       timings.done('cgroup+shm+files');
       // The pod init needs only the pinned namespaces and the pod cgroup, so it starts while the
-      // plugins run rather than after them (it would add a runtime create and start, ~15 ms, to
-      // every shared-PID pod's RunPodSandbox).
+      // plugins run rather than after them, where its runtime create and start added 6–7 ms to a
+      // shared-PID pod's RunPodSandbox (bench/README.md, seventh session).
       const initStarted =
         modes.pid === NamespaceMode.POD && this.deps.podInit
           ? this.deps.podInit.start({ podId: id, runtimeId: podInitId(id), dir, namespaces: record.namespaces, cgroupPath }).then((init) => {

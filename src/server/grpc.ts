@@ -112,14 +112,9 @@ export class CriServer {
     const metrics = this.opts.metrics.rpc.forMethod(service, method);
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
       const started = performance.now();
-      let run: Promise<unknown>;
-      try {
-        run = handler
-          ? handler(call.request, new RpcContext(method, call))
-          : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));
-      } catch (err) {
-        run = Promise.reject(err);
-      }
+      const run = handler
+        ? attempt(() => handler(call.request, new RpcContext(method, call)))
+        : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));
       run.then(
         (response) => {
           this.record(metrics, method, started, GrpcCode.OK);
@@ -140,7 +135,7 @@ export class CriServer {
       const started = performance.now();
       const send = (response: unknown): boolean => (call.cancelled || call.destroyed ? false : call.write(response));
       const run = handler
-        ? Promise.resolve().then(() => handler(call.request, send, new RpcContext(method, call)))
+        ? attempt(() => handler(call.request, send, new RpcContext(method, call)))
         : Promise.reject(unimplemented(`${service}.${method} is not implemented by shoal yet`));
       run.then(
         () => {
@@ -158,6 +153,15 @@ export class CriServer {
 }
 
 const round = (ms: number): number => Math.round(ms * 1e3) / 1e3;
+
+/** The handler's promise, with a synchronous throw turned into its rejection. */
+function attempt<T>(handler: () => Promise<T>): Promise<T> {
+  try {
+    return handler();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
 
 /**
  * A call's context. Its AbortSignal is made on first use: most calls never look at it, and an
