@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync, rmSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type TestDaemon } from '../helpers/daemon';
 import { codeOf } from '../helpers/cri_client';
-import { procStatFields } from '../../src/util/proc_stat';
-import { testNetwork, isLeakFree, podConfig, podLeaks, NO_LEAKS, type TestNetwork } from './net_env';
+import { testNetwork, isLeakFree, podConfig, podLeaks, livePodInits, NO_LEAKS, type TestNetwork } from './net_env';
 
 let daemon: TestDaemon;
 let net: TestNetwork;
@@ -82,31 +81,13 @@ test("a failing plugin's message is returned and the failed RunPodSandbox leaves
   await daemon.client.runtime('RemovePodSandbox', { pod_sandbox_id: id });
 });
 
-/**
- * Live pod inits (shoal-init) in this daemon's cgroups. A stopped one may stay a zombie until the
- * host's init reaps it (the daemon is not its parent); that holds nothing but its pid.
- */
-function podInits(): number[] {
-  const read = (f: string): string => {
-    try {
-      return readFileSync(f, 'utf8');
-    } catch {
-      return ''; // gone meanwhile
-    }
-  };
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d) && read(`/proc/${d}/comm`).trim() === 'shoal-init' && read(`/proc/${d}/cgroup`).includes(daemon.cgroupParent))
-    .filter((d) => (procStatFields(Number(d))?.[0] ?? 'Z') !== 'Z')
-    .map(Number);
-}
-
 test('a shared-PID pod whose plugin fails: its pod init, started while the plugin ran, is stopped and removed', async () => {
   net.install(daemon, '10-test.conflist', [{ type: 'slowfailnet' }]);
   const before = new Set(podIdsInLogs());
   const failed = daemon.client.runtime('RunPodSandbox', { config: podConfig({}, { pid: 'POD' }) });
   failed.catch(() => undefined);
   // The plugin takes 0.5 s to fail; the init is up before that.
-  await waitFor(() => podInits().length === 1, 5_000, 'the pod init to run while the plugin does');
+  await waitFor(() => livePodInits(daemon.cgroupParent).length === 1, 5_000, 'the pod init to run while the plugin does');
   const stateRoot = join(daemon.runDir, 'pod-init');
   const initStates = readdirSync(stateRoot).filter((n) => n.startsWith('pod-'));
   expect(initStates).toHaveLength(1);
@@ -114,7 +95,7 @@ test('a shared-PID pod whose plugin fails: its pod init, started while the plugi
   const ids = podIdsInLogs().filter((id) => !before.has(id));
   expect(ids).toHaveLength(1);
   expect(initStates).toEqual([`pod-${ids[0]}`]);
-  expect(podInits()).toEqual([]);
+  expect(livePodInits(daemon.cgroupParent)).toEqual([]);
   expect(existsSync(join(stateRoot, initStates[0]!))).toBe(false);
   expect(podLeaks(daemon, net, ids, ids.map((id) => `${daemon.cgroupParent}/${id}`))).toEqual(NO_LEAKS);
   net.install(daemon);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readCgroupLayout } from '../../src/cgroup/layout';
 import type { TestDaemon } from '../helpers/daemon';
+import { procStatFields } from '../../src/util/proc_stat';
 
 /**
  * A test file's private CNI network: its own bridge, subnet, host-local store and network name, so
@@ -151,6 +152,24 @@ export const NO_LEAKS: PodLeaks = { namespaceFiles: [], mounts: [], cgroupDirs: 
 
 export function isLeakFree(leaks: PodLeaks): boolean {
   return Object.values(leaks).every((list: string[]) => list.length === 0);
+}
+
+/**
+ * Live pod inits (shoal-init) in cgroups under `cgroupParent`. A stopped one may stay a zombie
+ * until the host's init reaps it (the daemon is not its parent); that holds nothing but its pid.
+ */
+export function livePodInits(cgroupParent: string): number[] {
+  const read = (f: string): string => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return ''; // gone meanwhile
+    }
+  };
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && read(`/proc/${d}/comm`).trim() === 'shoal-init' && read(`/proc/${d}/cgroup`).includes(cgroupParent))
+    .filter((d) => (procStatFields(Number(d))?.[0] ?? 'Z') !== 'Z')
+    .map(Number);
 }
 
 export function hostInterfaces(): string[] {

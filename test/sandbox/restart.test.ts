@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startDaemon, waitFor, type TestDaemon } from '../helpers/daemon';
 import { killProcessesMentioning } from '../helpers/cleanup';
 import { readCgroupLayout } from '../../src/cgroup/layout';
-import { testNetwork, podConfig, inPod, podLeaks, NO_LEAKS, type TestNetwork, removeAllPods } from './net_env';
+import { testNetwork, podConfig, inPod, podLeaks, livePodInits, NO_LEAKS, type TestNetwork, removeAllPods } from './net_env';
 
 let daemon: TestDaemon;
 let net: TestNetwork;
@@ -97,6 +97,30 @@ test('a daemon killed in the middle of RunPodSandbox has the half-made sandbox c
 
   expect(podLeaks(daemon, net, [id], [cgroupPath])).toEqual(NO_LEAKS);
   expect(existsSync(join(daemon.root, 'cni', `${id}.json`))).toBe(false);
+  expect((await daemon.client.runtime('ListPodSandbox', {})).items).toEqual([]);
+});
+
+test('a shared-PID pod whose daemon is killed mid-RunPodSandbox: its pod init, already running, goes at the next start', async () => {
+  net.install(daemon, '10-test.conflist', [], { pluginType: 'slowbridge' });
+  const blockedBefore = new Set(readdirSync(slowBin).filter((n) => n.startsWith('blocked-')));
+  const pending = daemon.client.runtime('RunPodSandbox', { config: podConfig({}, { pid: 'POD' }) }).catch((e: Error) => e);
+  const blocked = (): string | undefined => readdirSync(slowBin).find((n) => n.startsWith('blocked-') && !blockedBefore.has(n));
+  await waitFor(() => blocked() !== undefined, 20_000, 'the plugin to block mid-ADD');
+  const id = blocked()!.slice('blocked-'.length);
+  // The init starts while the plugin runs: it is up before the daemon dies.
+  await waitFor(() => livePodInits(`${daemon.cgroupParent}/${id}`).length === 1, 10_000, 'the pod init to run');
+  const initState = join(daemon.runDir, 'pod-init', `pod-${id}`);
+  expect(existsSync(initState)).toBe(true);
+
+  await daemon.kill();
+  expect(await pending).toBeInstanceOf(Error);
+  killProcessesMentioning(join(slowBin, 'slowbridge'));
+  net.install(daemon);
+  daemon = await startDaemon({ reuse: daemon, cniToml });
+
+  expect(livePodInits(`${daemon.cgroupParent}/${id}`)).toEqual([]);
+  expect(existsSync(initState)).toBe(false);
+  expect(podLeaks(daemon, net, [id], [`${daemon.cgroupParent}/${id}`])).toEqual(NO_LEAKS);
   expect((await daemon.client.runtime('ListPodSandbox', {})).items).toEqual([]);
 });
 
