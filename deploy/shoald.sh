@@ -12,9 +12,10 @@
 # every full collection ran in V8's "reduce memory" mode, which discards optimized code whose
 # embedded objects it frees: V8 traced 90–95 functions of the gRPC and HTTP/2 call path deoptimized
 # in one such collection, and calls 50 ms apart, as kubelet's come, did not make them hot again
-# (Node's http2 `respond` was not optimized again in the 800 calls traced after it). bench/cri.ts on this 2-CPU VM, these flags against the
-# old ones: Version calls 50 ms apart 1.30–1.42× containerd against 1.46–1.60×, the daemon's CPU
-# per such call 1.24–1.52× containerd's against 1.45–2.06×; ListContainers within the same noise
+# (Node's http2 `respond` was not optimized again in the 800 calls traced after it). bench/cri.ts
+# on this 2-CPU VM, these flags against the old ones: Version calls 50 ms apart 1.30–1.42×
+# containerd against 1.46–1.60×, the daemon's CPU per such call 1.24–1.52× containerd's against
+# 1.45–2.06×; ListContainers within the same noise
 # (0.87–1.28× against 1.08–1.23×); RSS at 50 pods after a full run 97–99 MiB against 119 MiB.
 # A 200 MB pull (bench/image_pull.ts, in-process, run with each set of flags) took 1011–1090
 # against 780–1068 ms p50, the same within its spread.

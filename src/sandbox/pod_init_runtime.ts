@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, openSync, closeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnExecutable, type RuntimeExecutable } from '../native/sealed_exe';
 import type { PodInitLauncher, PodInitRequest } from './pod_init';
 import type { PodInitInfo } from './record';
-import { procStatFields } from '../util/proc_stat';
+import { isLiveProcess, procStatFields } from '../util/proc_stat';
 
 /** How long one runtime call may take before the pod operation fails. */
 const RUNTIME_TIMEOUT_MS = 30_000;
@@ -64,7 +64,7 @@ export class RuntimePodInit implements PodInitLauncher {
 
   /** Whether the init recorded is still the same live process. */
   alive(init: PodInitInfo): boolean {
-    return existsSync(`/proc/${init.pid}`) && processStartTime(init.pid) === init.startTime && !isZombie(init.pid);
+    return isLiveProcess(init.pid) && processStartTime(init.pid) === init.startTime;
   }
 
   /**
@@ -93,9 +93,4 @@ export class RuntimePodInit implements PodInitLauncher {
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks); "" when the process is gone. */
 export function processStartTime(pid: number): string {
   return procStatFields(pid)?.[19] ?? '';
-}
-
-/** A dead process its parent has not reaped yet (the init is reparented away from the daemon). */
-function isZombie(pid: number): boolean {
-  return (procStatFields(pid)?.[0] ?? 'Z') === 'Z';
 }

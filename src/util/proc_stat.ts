@@ -14,3 +14,9 @@ export function procStatFields(pid: number | string): string[] | undefined {
   }
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
+
+/** Whether the process exists and is not a zombie (dead, its parent not having reaped it yet). */
+export function isLiveProcess(pid: number | string): boolean {
+  const state = procStatFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
+}

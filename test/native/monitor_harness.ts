@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeBundle, type Bundle, type OciSpec } from '../helpers/bundle';
 import { removeCgroupTree } from '../helpers/cleanup';
-import { procStatFields } from '../../src/util/proc_stat';
+import { isLiveProcess, procStatFields } from '../../src/util/proc_stat';
 
 /** The repository (SHOAL_REPO when this file runs compiled elsewhere, e.g. from bench/). */
 export const REPO = process.env.SHOAL_REPO ?? path.resolve(__dirname, '../..');
@@ -85,8 +85,7 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  const state = procStatFields(pid)?.[0];
-  return state !== undefined && state !== 'Z';
+  return isLiveProcess(pid);
 }
 
 export function parentOf(pid: number): number {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readCgroupLayout } from '../../src/cgroup/layout';
 import type { TestDaemon } from '../helpers/daemon';
-import { procStatFields } from '../../src/util/proc_stat';
+import { isLiveProcess } from '../../src/util/proc_stat';
+import { processesWhere } from '../helpers/cleanup';
 
 /**
  * A test file's private CNI network: its own bridge, subnet, host-local store and network name, so
@@ -159,17 +160,14 @@ export function isLeakFree(leaks: PodLeaks): boolean {
  * until the host's init reaps it (the daemon is not its parent); that holds nothing but its pid.
  */
 export function livePodInits(cgroupParent: string): number[] {
-  const read = (f: string): string => {
+  const inCgroup = (pid: number): boolean => {
     try {
-      return readFileSync(f, 'utf8');
+      return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(cgroupParent);
     } catch {
-      return ''; // gone meanwhile
+      return false; // gone meanwhile
     }
   };
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d) && read(`/proc/${d}/comm`).trim() === 'shoal-init' && read(`/proc/${d}/cgroup`).includes(cgroupParent))
-    .filter((d) => (procStatFields(Number(d))?.[0] ?? 'Z') !== 'Z')
-    .map(Number);
+  return processesWhere((cmdline) => cmdline.startsWith('/shoal-init\0')).filter((pid) => inCgroup(pid) && isLiveProcess(pid));
 }
 
 export function hostInterfaces(): string[] {
